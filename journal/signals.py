@@ -1,0 +1,90 @@
+"""record_signal(): the one write path of a signal (signal + outbox row + audit row, one transaction)."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.dialects.postgresql import insert
+
+from journal import outbox
+from journal.errors import APIError
+from journal.extensions import db
+from journal.models import AuditLog, Outbox, Signal
+from journal.schemas import grade_for
+
+CORE_FIELDS = ("symbol", "side", "entry_price", "stop_loss", "take_profit", "risk_tier")
+
+
+@dataclass
+class Recorded:
+    signal: Signal
+    created: bool
+
+
+def record_signal(
+    data: dict,
+    *,
+    source: str,
+    created_by: int | None = None,
+    idempotency_key: str | None = None,
+) -> Recorded:
+    """Store a validated signal once; the same dedup key returns the first signal (created=False).
+
+    The relay is nudged only after commit, so nothing is emitted for a rolled-back signal.
+    """
+    fields = {k: v for k, v in data.items() if k != "dedup_key"}
+    fields.setdefault("grade", grade_for(fields.get("confidence", 50)))
+    dedup_key = idempotency_key or data.get("dedup_key") or f"uuid:{uuid.uuid4()}"
+    stmt = (
+        insert(Signal)
+        .values(**fields, source=source, created_by=created_by, dedup_key=dedup_key)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(Signal.id)
+    )
+    new_id = db.session.scalar(stmt)
+    if new_id is None:
+        db.session.rollback()
+        existing = db.session.scalar(db.select(Signal).where(Signal.dedup_key == dedup_key))
+        if any(getattr(existing, name) != fields[name] for name in CORE_FIELDS):
+            raise APIError(
+                409,
+                "This idempotency key was used for a different signal.",
+                {"Idempotency-Key": ["already used with other values"]},
+            )
+        return Recorded(existing, created=False)
+    db.session.add(Outbox(signal_id=new_id))
+    db.session.add(
+        AuditLog(
+            actor_id=created_by,
+            action="signal.create",
+            entity="signal",
+            entity_id=str(new_id),
+            detail={"source": source, "dedup_key": dedup_key},
+        )
+    )
+    db.session.commit()
+    outbox.nudge()
+    return Recorded(db.session.get(Signal, new_id), created=True)
+
+
+def archive_signal(signal_uuid: str, actor_id: int) -> dict | None:
+    """Archive an active signal as the admin role (a status change; nothing is deleted)."""
+    engine = db.engines["admin"]
+    with engine.begin() as conn:
+        row = conn.execute(
+            db.text(
+                "UPDATE signals SET status = 'archived' WHERE signal_id = CAST(:sid AS uuid) "
+                "RETURNING id, status"
+            ),
+            {"sid": signal_uuid},
+        ).first()
+        if row is None:
+            return None
+        conn.execute(
+            db.text(
+                "INSERT INTO audit_log (actor_id, action, entity, entity_id) "
+                "VALUES (:actor, 'signal.archive', 'signal', :id)"
+            ),
+            {"actor": actor_id, "id": str(row.id)},
+        )
+    db.session.expire_all()
+    return {"status": row.status}

@@ -1,0 +1,18 @@
+"""Celery tasks: thin wrappers named journal.<verb> around the services."""
+
+from celery import shared_task
+from sqlalchemy.exc import OperationalError
+
+from journal import outbox, receipts
+
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
+
+
+@shared_task(name="journal.relay_outbox", **RETRY)
+def relay_outbox() -> int:
+    return outbox.relay()
+
+
+@shared_task(name="journal.flush_receipts", **RETRY)
+def flush_receipts() -> int:
+    return receipts.flush()

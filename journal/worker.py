@@ -1,0 +1,22 @@
+"""Celery entry point (`celery -A journal.worker worker|beat`): the app as the worker DB role."""
+
+import os
+
+from celery.signals import worker_process_init
+
+os.environ.setdefault("JOURNAL_DB_ROLE", "worker")
+
+from journal import create_app  # noqa: E402
+from journal.extensions import db  # noqa: E402
+
+flask_app = create_app()
+celery = flask_app.extensions["celery"]
+celery.autodiscover_tasks(["journal"], related_name="tasks", force=True)
+
+
+@worker_process_init.connect
+def fresh_connections(**_: object) -> None:
+    """A forked child must not share the parent's database connections (Superset does the same)."""
+    with flask_app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)

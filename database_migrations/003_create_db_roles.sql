@@ -23,7 +23,7 @@ GRANT UPDATE (taken_at, journaled_at, notes) ON user_signals TO trading_app_user
 
 -- Celery: generated signals, outcomes, the relay's sequencing and delivery receipts.
 GRANT INSERT ON signals, outbox, user_signals TO trading_worker_user;
-GRANT UPDATE (status, outcome, outcome_price, outcome_at, stream_seq) ON signals TO trading_worker_user;
+GRANT UPDATE (outcome, outcome_price, outcome_at, stream_seq) ON signals TO trading_worker_user;
 GRANT SELECT, UPDATE (sequenced_at, rooms, emitted_at) ON outbox TO trading_worker_user;
 GRANT SELECT, INSERT, UPDATE (last_seq) ON stream_rooms TO trading_worker_user;
 GRANT UPDATE (delivered_at) ON user_signals TO trading_worker_user;

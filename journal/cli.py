@@ -82,7 +82,16 @@ def child_env() -> dict[str, str]:
 
 
 def celery_args(kind: str) -> list[str]:
-    base = [sys.executable, "-m", "celery", "-A", "journal.worker", kind, "--loglevel", os.environ.get("CELERY_LOGLEVEL", "WARNING")]
+    base = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "journal.worker",
+        kind,
+        "--loglevel",
+        os.environ.get("CELERY_LOGLEVEL", "WARNING"),
+    ]
     if kind == "worker":
         return base + ["--concurrency", os.environ.get("CELERY_CONCURRENCY", "2")]
     return base + ["--schedule", str(ROOT / "celerybeat-schedule")]

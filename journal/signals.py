@@ -66,7 +66,7 @@ def record_signal(
     return Recorded(db.session.get(Signal, new_id), created=True)
 
 
-def archive_signal(signal_uuid: str, actor_id: int) -> dict | None:
+def archive_signal(signal_uuid: str, actor_id: int) -> bool:
     """Archive an active signal as the admin role (a status change; nothing is deleted)."""
     engine = db.engines["admin"]
     with engine.begin() as conn:
@@ -78,7 +78,7 @@ def archive_signal(signal_uuid: str, actor_id: int) -> dict | None:
             {"sid": signal_uuid},
         ).first()
         if row is None:
-            return None
+            return False
         conn.execute(
             db.text(
                 "INSERT INTO audit_log (actor_id, action, entity, entity_id) "
@@ -87,4 +87,4 @@ def archive_signal(signal_uuid: str, actor_id: int) -> dict | None:
             {"actor": actor_id, "id": str(row.id)},
         )
     db.session.expire_all()
-    return {"status": row.status}
+    return True

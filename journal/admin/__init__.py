@@ -46,15 +46,26 @@ def list_signals():
     return jsonify({"signals": [row.to_dict() for row in rows], "next_cursor": next_cursor})
 
 
+def find_signal(signal_id: str) -> Signal:
+    try:
+        sid = uuid.UUID(signal_id)
+    except ValueError:
+        raise APIError(404, "No such signal.") from None
+    signal = db.session.scalar(db.select(Signal).where(Signal.signal_id == sid))
+    if signal is None:
+        raise APIError(404, "No such signal.")
+    return signal
+
+
+@bp.get("/signals/<signal_id>")
+@role_required("admin")
+def get_signal(signal_id: str):
+    return jsonify(find_signal(signal_id).to_dict())
+
+
 @bp.post("/signals/<signal_id>/archive")
 @role_required("admin")
 def archive(signal_id: str):
-    try:
-        uuid.UUID(signal_id)
-    except ValueError:
-        raise APIError(404, "No such signal.") from None
-    result = archive_signal(signal_id, current_user_id())
-    if result is None:
-        raise APIError(404, "No such signal.")
-    signal = db.session.scalar(db.select(Signal).where(Signal.signal_id == uuid.UUID(signal_id)))
-    return jsonify(signal.to_dict())
+    find_signal(signal_id)
+    archive_signal(signal_id, current_user_id())
+    return jsonify(find_signal(signal_id).to_dict())

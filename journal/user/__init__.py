@@ -68,6 +68,17 @@ def upsert_state(user: User, signal: Signal, **values: object) -> UserSignal:
     )
 
 
+@bp.get("/signals/<signal_id>")
+@role_required()
+def get_signal(signal_id: str):
+    user = me()
+    signal = visible_signal(user, signal_id)
+    state = db.session.scalar(
+        db.select(UserSignal).where(UserSignal.user_id == user.id, UserSignal.signal_id == signal.id)
+    )
+    return jsonify({"signal": signal.to_dict(), "mine": state.to_dict() if state else None})
+
+
 @bp.post("/signals/<signal_id>/taken")
 @role_required()
 def mark_taken(signal_id: str):

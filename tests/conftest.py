@@ -1,0 +1,142 @@
+"""Fixtures: a real PostgreSQL and Redis (embedded, or from DATABASE_URL/REDIS_URL), apps per role."""
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+from sqlalchemy.engine import make_url
+
+from journal import create_app
+from journal.embedded import create_database, start_postgres, start_redis
+from journal.migrate import migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def fresh_database(owner_url: str) -> str:
+    """A new, empty database on the same server as `owner_url`; returns its owner URL."""
+    name = f"journal_test_{os.getpid()}"
+    maintenance = make_url(owner_url).set(database="postgres").render_as_string(hide_password=False)
+    conn = psycopg2.connect(maintenance)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+    create_database(maintenance, name)
+    return make_url(owner_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory):
+    """Owner DATABASE_URL and REDIS_URL of a fresh test database; exported for child processes."""
+    base = os.environ.get("DATABASE_URL") or start_postgres(ROOT / "instance" / "test" / "pgdata")
+    redis_url = os.environ.get("REDIS_URL") or start_redis(tmp_path_factory.mktemp("redis"))
+    urls = {"DATABASE_URL": fresh_database(base), "REDIS_URL": redis_url}
+    migrate(urls["DATABASE_URL"])
+    os.environ.update(urls)
+    os.environ.setdefault("JWT_SECRET_KEY", "test-jwt-secret-0123456789abcdef0123")
+    os.environ.setdefault("SECRET_KEY", "test-secret-0123456789abcdef0123456789")
+    yield urls
+
+
+def make_app(role: str):
+    return create_app({"DB_ROLE": role, "TESTING": True, "SOCKETIO_ASYNC_MODE": "threading"})
+
+
+@pytest.fixture(scope="session")
+def app(services):
+    """The web app, connected as trading_app_user."""
+    return make_app("app")
+
+
+@pytest.fixture(scope="session")
+def worker_app(services):
+    return make_app("worker")
+
+
+@pytest.fixture(scope="session")
+def admin_app(services):
+    return make_app("admin")
+
+
+@pytest.fixture
+def owner(services):
+    """A psycopg2 connection as the database owner, for counting and checking rows."""
+    conn = psycopg2.connect(services["DATABASE_URL"])
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+def count(conn, table: str) -> int:
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {table}")
+        return cur.fetchone()[0]
+
+
+@pytest.fixture
+def make_user(admin_app):
+    """Create a user; returns (email, password, user dict)."""
+
+    def factory(role: str = "user", tier: str = "low", plan: str = "free") -> dict:
+        from journal.users import create_user
+
+        email = f"{role}-{tier}-{uuid.uuid4().hex[:10]}@example.com"
+        password = "correct-horse-battery"
+        with admin_app.app_context():
+            user = create_user(email, password, role, tier, plan).to_dict()
+        return {"email": email, "password": password, **user}
+
+    return factory
+
+
+@pytest.fixture
+def login(client):
+    def do_login(user: dict) -> dict:
+        resp = client.post("/api/auth/login", json={"email": user["email"], "password": user["password"]})
+        assert resp.status_code == 200, resp.json
+        return resp.json
+
+    return do_login
+
+
+@pytest.fixture
+def bearer(make_user, login):
+    """Authorization headers for a new user of the given role and tier."""
+
+    def headers(role: str = "user", tier: str = "low") -> dict:
+        tokens = login(make_user(role, tier))
+        return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+    return headers
+
+
+@pytest.fixture
+def relay(worker_app):
+    """Run the outbox relay once, as the worker role (the code a Celery worker runs)."""
+    from journal import outbox
+
+    def run() -> int:
+        with worker_app.app_context():
+            return outbox.relay()
+
+    return run
+
+
+def signal_body(**overrides) -> dict:
+    body = {
+        "symbol": "BTCUSDT",
+        "side": "buy",
+        "entry_price": "65000.5",
+        "stop_loss": "64000",
+        "take_profit": "67000",
+        "risk_tier": "low",
+        "confidence": 72,
+        "timeframe": "4h",
+        "payload": {"analysis": "breakout above range"},
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,106 @@
+"""The least-privilege roles: no DELETE, no TRUNCATE, no change to a signal's immutable columns."""
+
+import psycopg2
+import pytest
+from psycopg2 import errors
+
+from journal.config import role_url
+from tests.conftest import signal_body
+
+ROLES = ("app", "worker", "admin")
+FORBIDDEN = (
+    "DELETE FROM signals",
+    "TRUNCATE signals",
+    "UPDATE signals SET entry_price = 1",
+    "UPDATE signals SET symbol = 'ETHUSDT'",
+    "UPDATE signals SET risk_tier = 'high'",
+    "UPDATE signals SET payload = '{}'",
+    "UPDATE signals SET created_at = now()",
+    "DELETE FROM users",
+    "DELETE FROM user_signals",
+    "DELETE FROM audit_log",
+    "UPDATE audit_log SET action = 'x'",
+    "TRUNCATE users, user_signals, outbox, audit_log",
+)
+
+
+@pytest.fixture
+def one_signal(client, bearer):
+    resp = client.post("/api/admin/signals", json=signal_body(), headers=bearer("admin", "high"))
+    assert resp.status_code == 201
+    return resp.json
+
+
+def role_conn(services, role):
+    conn = psycopg2.connect(role_url(services["DATABASE_URL"], role).replace("+psycopg2", ""))
+    return conn
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("statement", FORBIDDEN)
+def test_role_cannot(services, one_signal, role, statement):
+    conn = role_conn(services, role)
+    try:
+        with pytest.raises(errors.InsufficientPrivilege), conn.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_roles_are_not_owners(services, role):
+    conn = role_conn(services, role)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"
+        )
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user")
+        assert cur.fetchone() == (False, False, False)
+    conn.close()
+
+
+def test_only_admin_archives(services, one_signal):
+    for role, allowed in (("app", False), ("worker", False), ("admin", True)):
+        conn = role_conn(services, role)
+        with conn.cursor() as cur:
+            if allowed:
+                cur.execute(
+                    "UPDATE signals SET status = 'archived' WHERE signal_id = %s", (one_signal["id"],)
+                )
+                assert cur.rowcount == 1
+            else:
+                with pytest.raises(errors.InsufficientPrivilege):
+                    cur.execute("UPDATE signals SET status = 'archived'")
+        conn.rollback()
+        conn.close()
+
+
+def test_outcome_is_recorded_once(services, one_signal):
+    conn = role_conn(services, "worker")
+    with conn.cursor() as cur:
+        cur.execute(
+            "UPDATE signals SET outcome = 'WIN', outcome_price = 67000, outcome_at = now() "
+            "WHERE signal_id = %s",
+            (one_signal["id"],),
+        )
+        with pytest.raises(errors.InsufficientPrivilege):
+            cur.execute("UPDATE signals SET outcome = 'LOSS' WHERE signal_id = %s", (one_signal["id"],))
+    conn.rollback()
+    conn.close()
+
+
+def test_owner_cannot_delete_signals_either(owner, one_signal):
+    with pytest.raises(errors.InsufficientPrivilege), owner.cursor() as cur:
+        cur.execute("DELETE FROM signals WHERE signal_id = %s", (one_signal["id"],))
+
+
+def test_audit_log_is_hash_chained(owner, one_signal):
+    with owner.cursor() as cur:
+        cur.execute("SELECT prev_hash, hash FROM audit_log ORDER BY id")
+        rows = cur.fetchall()
+    assert rows
+    for before, after in zip(rows, rows[1:], strict=False):
+        assert after[0] == before[1]
+    assert all(len(row[1]) == 64 for row in rows)

@@ -13,3 +13,4 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG")  # unset: no access log ("-" fo
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 proc_name = "journal-web"
+control_socket_disable = True  # several web processes may run on one host

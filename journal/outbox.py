@@ -18,6 +18,7 @@ from journal.models import signal_dict
 
 RELAY_LOCK = 7_301_002
 NUDGE_KEY = "relay:nudge"
+AGAIN_KEY = "relay:again"
 BATCH = 500
 
 
@@ -28,25 +29,41 @@ def nudge() -> None:
 
 
 def relay() -> int:
-    """Sequence and emit everything pending; return how many emissions were made."""
-    get_redis().delete(NUDGE_KEY)
+    """Sequence and emit everything pending; return how many rows were emitted.
+
+    Only one relay runs at a time. One that finds the lock taken leaves a flag and returns at once
+    (so it never ties up a worker process); the holder runs again while the flag is set, and looks
+    once more after unlocking, so no nudge is lost between its last pass and its unlock.
+    """
+    cache = get_redis()
+    cache.delete(NUDGE_KEY)
+    cache.set(AGAIN_KEY, "1")
     emitted = 0
-    with db.engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": RELAY_LOCK})
-        conn.commit()
-        try:
-            while True:
-                sequenced = sequence_batch(conn)
-                done = emit_batch(conn)
-                emitted += done
-                if sequenced < BATCH and done < BATCH:
-                    break
-        except BaseException:
-            conn.invalidate()  # closing the connection releases the session lock
-            raise
-        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RELAY_LOCK})
-        conn.commit()
+    while cache.exists(AGAIN_KEY):
+        with db.engine.connect() as conn:
+            if not conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK}):
+                conn.rollback()
+                return emitted
+            conn.commit()
+            try:
+                while cache.delete(AGAIN_KEY):
+                    emitted += drain(conn)
+            except BaseException:
+                conn.invalidate()  # closing the connection releases the session lock
+                raise
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RELAY_LOCK})
+            conn.commit()
     return emitted
+
+
+def drain(conn: Connection) -> int:
+    emitted = 0
+    while True:
+        sequenced = sequence_batch(conn)
+        done = emit_batch(conn)
+        emitted += done
+        if sequenced < BATCH and done < BATCH:
+            return emitted
 
 
 def receivers(conn: Connection) -> dict[str, list[str]]:

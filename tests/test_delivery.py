@@ -1,0 +1,268 @@
+"""Live delivery end to end: gunicorn, Celery worker and beat, Redis, PostgreSQL, Socket.IO clients."""
+
+import random
+import statistics
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+from journal.embedded import free_port
+from journal.stream_client import StreamClient
+from tests.conftest import ARTIFACTS, signal_body
+from tests.stack import Stack
+
+RECEIVES = {"low": {"low"}, "medium": {"low", "medium"}, "high": {"low", "medium", "high"}}
+TIERS = ("low", "medium", "high")
+
+
+@pytest.fixture(scope="module")
+def stack(services, worker_app, tmp_path_factory):
+    from journal import outbox
+
+    with worker_app.app_context():
+        outbox.relay()  # sequence what earlier tests stored, so each test here sees only its own
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    stack = Stack(tmp_path_factory.mktemp("stack-logs"))
+    stack.start_worker()
+    stack.start_beat()
+    stack.url = stack.start_web("web", free_port())
+    yield stack
+    stack.stop()
+
+
+class Hub:
+    """An admin posting signals over HTTP and users logging in, against one web process."""
+
+    def __init__(self, url: str, admin_app) -> None:
+        self.url, self.admin_app = url, admin_app
+        self.http = requests.Session()
+        admin = self.user("admin", "high")
+        self.http.headers["Authorization"] = f"Bearer {admin['access_token']}"
+        self.posted: dict[str, tuple[str, float]] = {}
+
+    def user(self, role: str = "user", tier: str = "low") -> dict:
+        from journal.users import create_user
+
+        email, password = f"{role}-{tier}-{uuid.uuid4().hex[:10]}@example.com", "correct-horse-battery"
+        with self.admin_app.app_context():
+            create_user(email, password, role, tier)
+        resp = requests.post(self.url + "/api/auth/login", json={"email": email, "password": password})
+        return resp.json()
+
+    def post(self, tier: str | None = None) -> str:
+        tier = tier or random.choice(TIERS)
+        resp = self.http.post(self.url + "/api/admin/signals", json=signal_body(risk_tier=tier))
+        assert resp.status_code == 201, resp.text
+        self.posted[resp.json()["id"]] = (tier, time.time())
+        return resp.json()["id"]
+
+    def expected(self, tier: str, ids=None) -> set[str]:
+        ids = self.posted if ids is None else ids
+        return {sid for sid in ids if self.posted[sid][0] in RECEIVES[tier]}
+
+    def position(self, token: str) -> int:
+        resp = requests.get(
+            self.url + "/api/user/signals?limit=1", headers={"Authorization": f"Bearer {token}"}
+        )
+        return resp.json()["stream_seq"]
+
+    def client(self, tier: str, url: str | None = None, live_from_now: bool = True) -> StreamClient:
+        token = self.user("user", tier)["access_token"]
+        since = self.position(token) if live_from_now else None
+        return StreamClient(url or self.url, token, since=since).connect()
+
+
+@pytest.fixture
+def hub(stack, admin_app):
+    return Hub(stack.url, admin_app)
+
+
+def assert_exact(client: StreamClient, expected: set[str]) -> None:
+    assert client.wait_for(expected), f"missing {len(expected - {s['id'] for s in client.applied})}"
+    time.sleep(0.3)  # anything extra would arrive now
+    ids = [s["id"] for s in client.applied]
+    assert len(ids) == len(set(ids)), "a signal was applied twice"
+    assert set(ids) == expected
+    seqs = [s["seq"] for s in client.applied]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+def report(name: str, latencies: list[float]) -> str:
+    q = statistics.quantiles(latencies, n=100)
+    ms = [f"p{p}={q[p - 1] * 1000:.1f}ms" for p in (50, 95, 99)]
+    line = f"{name}: n={len(latencies)} " + " ".join(ms)
+    with open(ARTIFACTS / "latency.txt", "a") as out:
+        out.write(line + "\n")
+    return line
+
+
+def test_each_tier_receives_exactly_its_set(hub, owner, capsys):
+    clients = {tier: hub.client(tier) for tier in TIERS}
+    ids = [hub.post(random.choice(TIERS)) for _ in range(200)]
+    latencies = []
+    for tier, client in clients.items():
+        assert_exact(client, hub.expected(tier, ids))
+        latencies += [client.received_at[sid] - hub.posted[sid][1] for sid in hub.expected(tier, ids)]
+        client.close()
+    with owner.cursor() as cur:
+        cur.execute(
+            "SELECT extract(epoch FROM o.sequenced_at - s.created_at), "
+            "extract(epoch FROM o.emitted_at - o.sequenced_at) FROM outbox o "
+            "JOIN signals s ON s.id = o.signal_id WHERE s.signal_id::text = ANY(%s)",
+            (ids,),
+        )
+        rows = cur.fetchall()
+    with capsys.disabled():
+        print("\n" + report("commit->client, 3 clients, 200 signals", latencies))
+        print(report("  of which insert->sequenced", [float(r[0]) for r in rows]))
+        print(report("  of which sequenced->emitted", [float(r[1]) for r in rows]))
+
+
+def test_reconnect_with_cursor_gets_exactly_the_missed(hub):
+    client = hub.client("high")
+    before = [hub.post() for _ in range(5)]
+    assert client.wait_for(set(before))
+    client.disconnect()
+    missed = [hub.post() for _ in range(100)]
+    client.connect()
+    assert client.wait_for(set(missed))
+    live = [hub.post() for _ in range(5)]
+    assert_exact(client, set(before + missed + live))
+    order = [s["id"] for s in client.applied]
+    assert order == before + missed + live
+    client.close()
+
+
+def test_snapshot_then_live_has_no_gap(hub):
+    client = hub.client("medium", live_from_now=False)
+    deadline = time.time() + 10
+    while client.last is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert client.last is not None and len(client.snapshot) <= 50
+    ids = [hub.post() for _ in range(20)]
+    assert_exact(client, hub.expected("medium", ids))
+    client.close()
+
+
+def test_churn_while_posting(hub):
+    clients = {tier: hub.client(tier) for tier in TIERS}
+    done = threading.Event()
+    ids: list[str] = []
+
+    def post_continuously():
+        for _ in range(150):
+            ids.append(hub.post())
+            time.sleep(0.01)
+        done.set()
+
+    poster = threading.Thread(target=post_continuously)
+    poster.start()
+    while not done.is_set():
+        client = random.choice(list(clients.values()))
+        client.disconnect()
+        time.sleep(random.uniform(0.05, 0.3))
+        client.connect()
+        time.sleep(random.uniform(0.05, 0.2))
+    poster.join()
+    for tier, client in clients.items():
+        assert_exact(client, hub.expected(tier, ids))
+        client.close()
+
+
+def test_two_web_processes_both_deliver(hub, stack):
+    second = stack.start_web("web2", free_port())
+    try:
+        on_first = {tier: hub.client(tier) for tier in TIERS}
+        on_second = {tier: hub.client(tier, url=second) for tier in TIERS}
+        ids = [hub.post() for _ in range(60)]
+        for tier in TIERS:
+            assert_exact(on_first[tier], hub.expected(tier, ids))
+            assert_exact(on_second[tier], hub.expected(tier, ids))
+    finally:
+        for client in list(on_first.values()) + list(on_second.values()):
+            client.close()
+        stack.kill("web2")
+
+
+def test_kill_9_worker_and_web_lose_nothing(hub, stack):
+    web = stack.start_web("web-victim", free_port())
+    clients = {tier: hub.client(tier, url=web) for tier in TIERS}
+    ids: list[str] = []
+    stop = threading.Event()
+
+    def post_continuously():
+        while not stop.is_set():
+            ids.append(hub.post())
+            time.sleep(0.02)
+
+    poster = threading.Thread(target=post_continuously)
+    poster.start()
+    try:
+        time.sleep(1)
+        stack.kill("worker")  # mid-stream: nudges and a relay pass may die with it
+        time.sleep(1.5)
+        stack.start_worker()
+        time.sleep(1)
+        stack.kill("web-victim")  # every socket of that process drops
+        time.sleep(1)
+        stack.restart_web("web-victim")
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        poster.join()
+    for tier, client in clients.items():
+        assert_exact(client, hub.expected(tier, ids))
+        client.close()
+    stack.kill("web-victim")
+
+
+def test_receipts_are_written_in_batches(hub, owner):
+    client = hub.client("low")
+    ids = [hub.post("low") for _ in range(10)]
+    assert client.wait_for(set(ids))
+    deadline = time.time() + 15
+    delivered = 0
+    while time.time() < deadline and delivered < 10:
+        with owner.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM user_signals us JOIN signals s ON s.id = us.signal_id "
+                "WHERE s.signal_id::text = ANY(%s) AND us.delivered_at IS NOT NULL",
+                (ids,),
+            )
+            delivered = cur.fetchone()[0]
+        time.sleep(0.2)
+    assert delivered == 10
+    client.close()
+
+
+def test_bad_socket_auth_is_refused(hub, stack):
+    import socketio
+
+    user = hub.user("user", "low")
+    requests.post(
+        hub.url + "/api/auth/logout",
+        headers={"Authorization": f"Bearer {user['access_token']}"},
+        json={},
+    )
+    for auth in (
+        None,
+        {},
+        {"token": "nope"},
+        {"token": user["access_token"]},
+        {"token": user["refresh_token"]},
+    ):
+        sio = socketio.Client(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            sio.connect(hub.url, auth=auth, transports=["websocket"], wait_timeout=5)
+    fresh = hub.user("user", "low")
+    sio = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        sio.connect(
+            hub.url,
+            auth={"token": fresh["access_token"], "since": "x"},
+            transports=["websocket"],
+            wait_timeout=5,
+        )

@@ -32,9 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     errors.init_app(app)
 
-    from journal import account, admin, health, user
+    from journal import account, admin, health, hub, pages, user
 
-    for module in (account, admin, health, user):
+    for module in (account, admin, health, hub, pages, user):
         app.register_blueprint(module.bp)
 
     socketio.init_app(

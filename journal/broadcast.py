@@ -29,3 +29,7 @@ def emit_signal(room: str, signal: dict, prev: int) -> None:
 
 def emit_to_rooms(event: str, data: dict, rooms: list[str]) -> None:
     emitter().emit(event, data, to=rooms)
+
+
+def emit_all(event: str, data: dict) -> None:
+    emitter().emit(event, data)

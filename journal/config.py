@@ -87,6 +87,7 @@ def settings() -> dict:
             "beat_schedule": {
                 "relay-sweep": {"task": "journal.relay_outbox", "schedule": 2.0},
                 "flush-receipts": {"task": "journal.flush_receipts", "schedule": 1.0},
+                "push-stats": {"task": "journal.push_stats", "schedule": 1.0, "options": {"expires": 2}},
             },
         },
     }

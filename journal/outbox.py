@@ -8,6 +8,7 @@ between the two steps) are emitted again first by the next relay.
 """
 
 import json
+import time
 
 from flask import current_app
 from sqlalchemy import Connection, text
@@ -19,6 +20,7 @@ from journal.models import signal_dict
 RELAY_LOCK = 7_301_002
 NUDGE_KEY = "relay:nudge"
 AGAIN_KEY = "relay:again"
+HEARTBEAT_KEY = "heartbeat:relay"
 BATCH = 500
 
 
@@ -38,6 +40,7 @@ def relay() -> int:
     cache = get_redis()
     cache.delete(NUDGE_KEY)
     cache.set(AGAIN_KEY, "1")
+    cache.set(HEARTBEAT_KEY, time.time())
     emitted = 0
     while cache.exists(AGAIN_KEY):
         with db.engine.connect() as conn:

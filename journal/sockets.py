@@ -3,7 +3,7 @@
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
 
-from journal import feed, receipts, stats
+from journal import feed, presence, receipts, stats
 from journal.auth import claims_of
 from journal.broadcast import tier_room, user_room
 from journal.errors import APIError
@@ -11,8 +11,25 @@ from journal.extensions import db
 from journal.models import User
 
 SNAPSHOT_SIZE = 50
+PRESENCE_EVERY = 10
 # sid -> (user id, tier) for the sockets of this process.
 connected: dict[str, tuple[int, str]] = {}
+refresher: list = []
+
+
+def keep_presence(socketio: SocketIO) -> None:
+    """Once per process: refresh the presence of this process's users every few seconds."""
+    if refresher:
+        return
+    app = current_app._get_current_object()
+
+    def loop() -> None:
+        while True:
+            socketio.sleep(PRESENCE_EVERY)
+            with app.app_context():
+                presence.touch({user_id for user_id, _ in connected.values()})
+
+    refresher.append(socketio.start_background_task(loop))
 
 
 def parse_since(value: object) -> int | None:
@@ -53,6 +70,8 @@ def init_app(socketio: SocketIO) -> None:
         if user is None:
             raise ConnectionRefusedError("unknown user")
         connected[request.sid] = (user.id, user.risk_tier)
+        presence.touch({user.id})
+        keep_presence(socketio)
         join_room(tier_room(user.risk_tier))
         join_room(user_room(user.id))
         emit("stats:initial", stats.summary())
@@ -64,7 +83,9 @@ def init_app(socketio: SocketIO) -> None:
 
     @socketio.on("disconnect")
     def on_disconnect(*_: object) -> None:
-        connected.pop(request.sid, None)
+        user_id, _ = connected.pop(request.sid, (None, None))
+        if user_id is not None and all(uid != user_id for uid, _ in connected.values()):
+            presence.leave(user_id)
 
     @socketio.on("signals:sync")
     def on_sync(data: dict | None) -> dict:

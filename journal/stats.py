@@ -4,6 +4,7 @@ import json
 
 from sqlalchemy import text
 
+from journal import presence
 from journal.extensions import db, get_redis
 
 CACHE_KEY = "stats:summary"
@@ -25,15 +26,18 @@ def compute() -> dict:
     data = dict(row)
     decided = data["wins"] + data["losses"]
     data["win_rate"] = round(100 * data["wins"] / decided, 2) if decided else None
+    data["connected_users"] = presence.count()
+    return data
+
+
+def refresh() -> dict:
+    """Recompute the summary and cache it."""
+    data = compute()
+    get_redis().set(CACHE_KEY, json.dumps(data), ex=CACHE_SECONDS * 2)
     return data
 
 
 def summary() -> dict:
-    """The summary, from Redis when fresh (at most CACHE_SECONDS old), else recomputed."""
-    cache = get_redis()
-    cached = cache.get(CACHE_KEY)
-    if cached:
-        return json.loads(cached)
-    data = compute()
-    cache.set(CACHE_KEY, json.dumps(data), ex=CACHE_SECONDS)
-    return data
+    """The summary, from Redis when fresh (refreshed every second by beat), else recomputed."""
+    cached = get_redis().get(CACHE_KEY)
+    return json.loads(cached) if cached else refresh()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from journal import create_app
-from journal.embedded import create_database, start_postgres, start_redis
+from journal.embedded import create_database, free_port, start_postgres, start_redis
 from journal.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,3 +140,26 @@ def signal_body(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture(scope="module")
+def stack(services, worker_app, tmp_path_factory):
+    from journal import outbox
+    from tests.stack import Stack
+
+    with worker_app.app_context():
+        outbox.relay()  # sequence what earlier tests stored, so each test here sees only its own
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    stack = Stack(tmp_path_factory.mktemp("stack-logs"))
+    stack.start_worker()
+    stack.start_beat()
+    stack.url = stack.start_web("web", free_port())
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def hub(stack, admin_app):
+    from tests.stack import Hub
+
+    return Hub(stack.url, admin_app)

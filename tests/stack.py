@@ -1,15 +1,22 @@
 """Real processes for end-to-end tests: gunicorn web processes, a Celery worker and beat."""
 
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import requests
 
+from journal.stream_client import StreamClient
+from tests.conftest import signal_body
+
 ROOT = Path(__file__).resolve().parent.parent
+RECEIVES = {"low": {"low"}, "medium": {"low", "medium"}, "high": {"low", "medium", "high"}}
+TIERS = ("low", "medium", "high")
 
 
 class Stack:
@@ -73,3 +80,45 @@ def wait_http(url: str, timeout: float = 30) -> None:
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer in {timeout}s")
+
+
+class Hub:
+    """An admin posting signals over HTTP and users logging in, against one web process."""
+
+    def __init__(self, url: str, admin_app) -> None:
+        self.url, self.admin_app = url, admin_app
+        self.http = requests.Session()
+        admin = self.user("admin", "high")
+        self.http.headers["Authorization"] = f"Bearer {admin['access_token']}"
+        self.posted: dict[str, tuple[str, float]] = {}
+
+    def user(self, role: str = "user", tier: str = "low") -> dict:
+        from journal.users import create_user
+
+        email, password = f"{role}-{tier}-{uuid.uuid4().hex[:10]}@example.com", "correct-horse-battery"
+        with self.admin_app.app_context():
+            create_user(email, password, role, tier)
+        resp = requests.post(self.url + "/api/auth/login", json={"email": email, "password": password})
+        return resp.json()
+
+    def post(self, tier: str | None = None) -> str:
+        tier = tier or random.choice(TIERS)
+        resp = self.http.post(self.url + "/api/admin/signals", json=signal_body(risk_tier=tier))
+        assert resp.status_code == 201, resp.text
+        self.posted[resp.json()["id"]] = (tier, time.time())
+        return resp.json()["id"]
+
+    def expected(self, tier: str, ids=None) -> set[str]:
+        ids = self.posted if ids is None else ids
+        return {sid for sid in ids if self.posted[sid][0] in RECEIVES[tier]}
+
+    def position(self, token: str) -> int:
+        resp = requests.get(
+            self.url + "/api/user/signals?limit=1", headers={"Authorization": f"Bearer {token}"}
+        )
+        return resp.json()["stream_seq"]
+
+    def client(self, tier: str, url: str | None = None, live_from_now: bool = True) -> StreamClient:
+        token = self.user("user", tier)["access_token"]
+        since = self.position(token) if live_from_now else None
+        return StreamClient(url or self.url, token, since=since).connect()

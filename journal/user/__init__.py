@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, jsonify, request
 from sqlalchemy.dialects.postgresql import insert
 
-from journal import feed
+from journal import feed, personal
 from journal.auth import current_user_id, role_required
 from journal.errors import APIError, json_body, load
 from journal.extensions import db
@@ -99,6 +99,21 @@ def add_to_journal(signal_id: str):
     signal = visible_signal(user, signal_id)
     state = upsert_state(user, signal, notes=data["notes"], journaled_at=datetime.now(UTC))
     return jsonify({"signal": signal.to_dict(), "mine": state.to_dict()})
+
+
+@bp.get("/journal")
+@role_required()
+def journal_entries():
+    args = load(Page(), request.args.to_dict())
+    entries, next_cursor = personal.journal_page(current_user_id(), args["cursor"], args["limit"])
+    return jsonify({"entries": entries, "next_cursor": next_cursor})
+
+
+@bp.get("/stats")
+@role_required()
+def my_stats():
+    user = me()
+    return jsonify(personal.personal_stats(user.id, user.risk_tier))
 
 
 @bp.get("/me")

@@ -74,20 +74,50 @@ def settings() -> dict:
         "RATELIMIT_DEFAULT": env("RATELIMIT_DEFAULT", "1200 per minute"),
         "RATELIMIT_ENABLED": env("RATELIMIT_ENABLED", "1") == "1",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Market data and the 24/7 engine.
+        "MARKET_PROVIDER": env("MARKET_PROVIDER", "simulated"),
+        "MARKET_SEED": env_int("MARKET_SEED", 7),
+        "MARKET_CANDLE_SCALE": float(env("MARKET_CANDLE_SCALE", "10")),
+        "MARKET_CSV_DIR": env("MARKET_CSV_DIR"),
+        "MARKET_EXCHANGE_URL": env("MARKET_EXCHANGE_URL", "https://api.binance.com"),
+        "MARKET_EXCHANGE_WS": env("MARKET_EXCHANGE_WS", "wss://stream.binance.com:9443/ws"),
+        "GENERATION_TIMEFRAME": env("GENERATION_TIMEFRAME", "5m"),
+        "GENERATION_MIN_CONFIDENCE": env_int("GENERATION_MIN_CONFIDENCE", 60),
+        "GENERATION_COOLDOWN_SECONDS": env_int("GENERATION_COOLDOWN_SECONDS", 600),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20},
-        "CELERY": {
-            "task_ignore_result": True,
-            "task_acks_late": True,
-            "task_reject_on_worker_lost": True,
-            "worker_prefetch_multiplier": 1,
-            "task_time_limit": 60,
-            "task_soft_time_limit": 50,
-            "broker_connection_retry_on_startup": True,
-            "broker_transport_options": {"visibility_timeout": 300},
-            "beat_schedule": {
-                "relay-sweep": {"task": "journal.relay_outbox", "schedule": 2.0},
-                "flush-receipts": {"task": "journal.flush_receipts", "schedule": 1.0},
-                "push-stats": {"task": "journal.push_stats", "schedule": 1.0, "options": {"expires": 2}},
+        "CELERY": celery_settings(),
+    }
+
+
+def celery_settings() -> dict:
+    """Celery's settings; the beat schedule as data (RedBeat keeps it in Redis under a lock)."""
+    every = {"options": {"expires": 10}}
+    return {
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": 60,
+        "task_soft_time_limit": 50,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": 300},
+        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "redbeat_redis_url": env("REDIS_URL"),
+        "redbeat_lock_timeout": 10,
+        "beat_max_loop_interval": 1,
+        "beat_schedule": {
+            "relay-sweep": {"task": "journal.relay_outbox", "schedule": 2.0, **every},
+            "flush-receipts": {"task": "journal.flush_receipts", "schedule": 1.0, **every},
+            "push-stats": {"task": "journal.push_stats", "schedule": 1.0, "options": {"expires": 2}},
+            "generate-signals": {
+                "task": "journal.generate_signals",
+                "schedule": float(env("GENERATION_SECONDS", "30")),
+                **every,
+            },
+            "check-outcomes": {
+                "task": "journal.check_outcomes",
+                "schedule": float(env("OUTCOME_SECONDS", "5")),
+                **every,
             },
         },
     }

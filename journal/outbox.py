@@ -69,6 +69,15 @@ def drain(conn: Connection) -> int:
             return emitted
 
 
+COUNT_IN_STATS = text(
+    "INSERT INTO signal_stats AS t (day, risk_tier, strategy, symbol, bucket, total) "
+    "SELECT (created_at AT TIME ZONE 'UTC')::date, risk_tier, coalesce(strategy, source), symbol, "
+    "least(confidence / 10 * 10, 90), count(*) FROM signals WHERE id = ANY(:ids) "
+    "GROUP BY 1, 2, 3, 4, 5 ON CONFLICT (day, risk_tier, strategy, symbol, bucket) "
+    "DO UPDATE SET total = t.total + EXCLUDED.total"
+)
+
+
 def receivers(conn: Connection) -> dict[str, list[str]]:
     """signal tier -> the user tiers that receive it, from signal_risk_map."""
     result: dict[str, list[str]] = {}
@@ -118,6 +127,7 @@ def sequence_batch(conn: Connection) -> int:
         ),
         {"ids": outbox_ids, "plans": plans},
     )
+    conn.execute(COUNT_IN_STATS, {"ids": signal_ids})
     conn.execute(
         text(
             "INSERT INTO stream_rooms (room, last_seq) SELECT * FROM unnest(:rooms, :seqs) "

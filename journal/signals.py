@@ -2,15 +2,18 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.dialects.postgresql import insert
 
 from journal import outbox
 from journal.errors import APIError
 from journal.extensions import db
+from journal.market import TIMEFRAME_SECONDS
 from journal.models import AuditLog, Outbox, Signal
 from journal.schemas import grade_for
 
+EXPIRY_CANDLES = 48  # a signal without expires_at expires after 48 candles of its timeframe
 CORE_FIELDS = ("symbol", "side", "entry_price", "stop_loss", "take_profit", "risk_tier")
 
 
@@ -33,6 +36,9 @@ def record_signal(
     """
     fields = {k: v for k, v in data.items() if k != "dedup_key"}
     fields.setdefault("grade", grade_for(fields.get("confidence", 50)))
+    if fields.get("expires_at") is None:
+        seconds = TIMEFRAME_SECONDS[fields.get("timeframe", "1h")] * EXPIRY_CANDLES
+        fields["expires_at"] = datetime.now(UTC) + timedelta(seconds=seconds)
     dedup_key = idempotency_key or data.get("dedup_key") or f"uuid:{uuid.uuid4()}"
     stmt = (
         insert(Signal)

@@ -1,6 +1,7 @@
-"""Statistics derived from the signals table (never from counters kept in memory), cached in Redis."""
+"""Statistics derived from the stored log: the trigger-kept roll-up plus a 24 h window; cached in Redis."""
 
 import json
+import time
 
 from sqlalchemy import text
 
@@ -9,23 +10,70 @@ from journal.extensions import db, get_redis
 
 CACHE_KEY = "stats:summary"
 CACHE_SECONDS = 1
-
-SUMMARY = text(
-    "SELECT count(*) AS total, "
-    "count(*) FILTER (WHERE created_at >= date_trunc('day', now())) AS today, "
-    "count(*) FILTER (WHERE status = 'active' AND outcome IS NULL) AS active, "
-    "count(*) FILTER (WHERE outcome = 'WIN') AS wins, "
-    "count(*) FILTER (WHERE outcome = 'LOSS') AS losses, "
-    "count(*) FILTER (WHERE outcome = 'EXPIRED') AS expired, "
-    "coalesce(max(stream_seq), 0) AS seq FROM signals"
+STARTED_KEY = "hub:running_since"
+OUTCOMES = {
+    "wins": "WIN",
+    "losses": "LOSS",
+    "expired": "EXPIRED",
+    "ambiguous": "AMBIGUOUS",
+    "data_gap": "DATA_GAP",
+}
+COUNTS = "sum(total) AS total, " + ", ".join(f"sum({name}) AS {name}" for name in OUTCOMES)
+WINDOW_COUNTS = "count(*) AS total, " + ", ".join(
+    f"count(*) FILTER (WHERE outcome = '{value}') AS {name}" for name, value in OUTCOMES.items()
 )
+DIMENSIONS = {
+    "by_tier": "risk_tier",
+    "by_strategy": "strategy",
+    "by_symbol": "symbol",
+    "by_confidence": "bucket",
+}
+
+
+def rates(row: dict) -> dict:
+    data = {key: int(value or 0) for key, value in row.items()}
+    decided = data["wins"] + data["losses"]
+    data["win_rate"] = round(100 * data["wins"] / decided, 2) if decided else None
+    return data
+
+
+def breakdown(column: str) -> dict:
+    rows = db.session.execute(
+        text(f"SELECT {column} AS key, {COUNTS} FROM signal_stats GROUP BY {column} ORDER BY {column}")
+    ).mappings()
+    out = {}
+    for row in rows:
+        row = dict(row)
+        key = row.pop("key")
+        out[f"{key}-{key + 9}" if column == "bucket" else key] = rates(row)
+    return out
 
 
 def compute() -> dict:
-    row = db.session.execute(SUMMARY).mappings().one()
-    data = dict(row)
-    decided = data["wins"] + data["losses"]
-    data["win_rate"] = round(100 * data["wins"] / decided, 2) if decided else None
+    data = rates(dict(db.session.execute(text(f"SELECT {COUNTS} FROM signal_stats")).mappings().one()))
+    data["today"] = int(
+        db.session.scalar(
+            text(
+                "SELECT coalesce(sum(total), 0) FROM signal_stats "
+                "WHERE day = (now() AT TIME ZONE 'UTC')::date"
+            )
+        )
+    )
+    data["active"] = db.session.scalar(
+        text("SELECT count(*) FROM signals WHERE outcome IS NULL AND status = 'active'")
+    )
+    data["seq"] = db.session.scalar(text("SELECT coalesce(max(stream_seq), 0) FROM signals"))
+    window = db.session.execute(
+        text(f"SELECT {WINDOW_COUNTS} FROM signals WHERE created_at >= now() - interval '24 hours'")
+    ).mappings()
+    data["last_24h"] = rates(dict(window.one()))
+    for name, column in DIMENSIONS.items():
+        data[name] = breakdown(column)
+    db.session.commit()
+    cache = get_redis()
+    cache.set(STARTED_KEY, time.time(), nx=True)
+    data["running_since"] = float(cache.get(STARTED_KEY))
+    data["uptime_seconds"] = round(time.time() - data["running_since"])
     data["connected_users"] = presence.count()
     return data
 

@@ -3,7 +3,7 @@
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
-from journal import broadcast, outbox, receipts, stats
+from journal import broadcast, generation, outbox, outcomes, receipts, stats
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 
@@ -21,3 +21,13 @@ def flush_receipts() -> int:
 @shared_task(name="journal.push_stats", **RETRY)
 def push_stats() -> None:
     broadcast.emit_all("stats:update", stats.refresh())
+
+
+@shared_task(name="journal.generate_signals", time_limit=120, soft_time_limit=110, **RETRY)
+def generate_signals() -> int:
+    return len(generation.generate())
+
+
+@shared_task(name="journal.check_outcomes", **RETRY)
+def check_outcomes() -> int:
+    return outcomes.check_active()

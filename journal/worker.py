@@ -2,12 +2,14 @@
 
 import os
 
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, worker_process_init
 
 os.environ.setdefault("JOURNAL_DB_ROLE", "worker")
 
 from journal import create_app  # noqa: E402
 from journal.extensions import db  # noqa: E402
+
+TASK_RUNS_KEY = "metrics:task_runs"
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]
@@ -20,3 +22,9 @@ def fresh_connections(**_: object) -> None:
     with flask_app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
+
+
+@task_postrun.connect
+def count_run(task=None, **_: object) -> None:
+    """Count every task run in Redis (metrics:task_runs), for operators and the beat tests."""
+    flask_app.extensions["redis"].hincrby(TASK_RUNS_KEY, task.name, 1)

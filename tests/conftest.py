@@ -150,7 +150,8 @@ def stack(services, worker_app, tmp_path_factory):
     with worker_app.app_context():
         outbox.relay()  # sequence what earlier tests stored, so each test here sees only its own
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    stack = Stack(tmp_path_factory.mktemp("stack-logs"))
+    # Server-side generation is tested on its own (test_engine.py); here it would add signals.
+    stack = Stack(tmp_path_factory.mktemp("stack-logs"), {"GENERATION_SECONDS": "86400"})
     stack.start_worker()
     stack.start_beat()
     stack.url = stack.start_web("web", free_port())

@@ -20,14 +20,14 @@ TIERS = ("low", "medium", "high")
 
 
 class Stack:
-    def __init__(self, logdir: Path) -> None:
-        self.logdir = logdir
+    def __init__(self, logdir: Path, env: dict | None = None) -> None:
+        self.logdir, self.env = logdir, env or {}
         self.procs: dict[str, subprocess.Popen] = {}
         self.ports: dict[str, int] = {}
 
     def spawn(self, name: str, args: list[str], extra_env: dict | None = None) -> None:
         log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
-        env = {**os.environ, **(extra_env or {})}
+        env = {**os.environ, **self.env, **(extra_env or {})}
         self.procs[name] = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )

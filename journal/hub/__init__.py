@@ -1,14 +1,84 @@
-"""/api/hub: the hub-wide statistics and signal API for dashboards and integrations."""
+"""/api/hub: hub-wide statistics, signal history for integrations, and manual settlement."""
 
-from flask import Blueprint, jsonify
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import fields, validate
 
 from journal import stats
-from journal.auth import role_required
+from journal.auth import current_user_id, role_required
+from journal.errors import APIError, json_body, load
+from journal.extensions import db, limiter
+from journal.models import Signal, User
+from journal.outcomes import Outcome, record_outcome
+from journal.schemas import Page, Price, StrictSchema
+from journal.signal_views import find_signal, post_signal
 
 bp = Blueprint("hub", __name__, url_prefix="/api/hub")
+RESULTS = ("WIN", "LOSS", "EXPIRED", "AMBIGUOUS", "DATA_GAP")
+
+
+class HubFilter(Page):
+    symbol = fields.String()
+    strategy = fields.String()
+    source = fields.String()
+    outcome = fields.String(validate=validate.OneOf((*RESULTS, "open")))
+
+
+class Settlement(StrictSchema):
+    outcome = fields.String(required=True, validate=validate.OneOf(RESULTS))
+    price = Price(load_default=None)
 
 
 @bp.get("/stats")
 @role_required()
 def hub_stats():
     return jsonify(stats.summary())
+
+
+@bp.get("/signals")
+@role_required()
+def list_signals():
+    """Signal history, newest first; an admin sees all, a user the tiers they receive."""
+    args = load(HubFilter(), request.args.to_dict())
+    user = db.session.get(User, current_user_id())
+    query = db.select(Signal).order_by(Signal.id.desc()).limit(args["limit"])
+    if user.role != "admin":
+        tiers = db.text("SELECT signal_tier FROM signal_risk_map WHERE user_tier = :t").bindparams(
+            t=user.risk_tier
+        )
+        query = query.where(Signal.risk_tier.in_(tiers), Signal.stream_seq.is_not(None))
+    if args["cursor"]:
+        query = query.where(Signal.id < args["cursor"])
+    for name in ("symbol", "strategy", "source"):
+        if name in args:
+            query = query.where(getattr(Signal, name) == args[name])
+    if args.get("outcome") == "open":
+        query = query.where(Signal.outcome.is_(None))
+    elif "outcome" in args:
+        query = query.where(Signal.outcome == args["outcome"])
+    rows = db.session.scalars(query).all()
+    next_cursor = rows[-1].id if len(rows) == args["limit"] else None
+    return jsonify({"signals": [row.to_dict() for row in rows], "next_cursor": next_cursor})
+
+
+@bp.post("/signals")
+@role_required("admin")
+@limiter.limit(lambda: current_app.config["RATELIMIT_WRITE"])
+def create_signal():
+    return post_signal()
+
+
+@bp.patch("/signals/<signal_id>/outcome")
+@role_required("admin")
+def settle(signal_id: str):
+    """Manual settlement by an admin, once; a settled signal answers 409."""
+    data = load(Settlement(), json_body())
+    signal = find_signal(signal_id)
+    outcome = Outcome(
+        data["outcome"], float(data["price"]) if data["price"] else None, datetime.now(UTC).timestamp()
+    )
+    settled = record_outcome(db.engines["admin"], signal.id, outcome)
+    if settled is None:
+        raise APIError(409, "This signal already has an outcome.", {"outcome": [signal.outcome or ""]})
+    return jsonify(settled)

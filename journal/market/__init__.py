@@ -1,0 +1,74 @@
+"""Market data: the Candle type, the provider interface and the configured provider."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from flask import current_app
+
+TIMEFRAME_SECONDS = {
+    "1m": 60,
+    "5m": 300,
+    "15m": 900,
+    "30m": 1800,
+    "1h": 3600,
+    "4h": 14400,
+    "1d": 86400,
+    "1w": 604800,
+}
+
+
+@dataclass(frozen=True)
+class Candle:
+    """One OHLCV bar; `ts` is its open time in epoch seconds, `seconds` its length."""
+
+    ts: float
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    seconds: float
+
+    @property
+    def end(self) -> float:
+        return self.ts + self.seconds
+
+    def as_list(self) -> list[float]:
+        return [self.ts, self.open, self.high, self.low, self.close, self.volume, self.seconds]
+
+
+class Provider(Protocol):
+    def candles(self, symbol: str, timeframe: str, start: float | None, limit: int) -> list[Candle]:
+        """Closed candles, oldest first: from `start` (or the latest `limit` when None)."""
+        ...
+
+
+def provider() -> Provider:
+    """The provider named by MARKET_PROVIDER (simulated, csv or exchange), cached through Redis."""
+    app = current_app
+    if "market" not in app.extensions:
+        from journal.market.cache import CachedProvider
+
+        name = app.config["MARKET_PROVIDER"]
+        if name == "simulated":
+            from journal.market.simulated import SimulatedProvider
+
+            inner = SimulatedProvider(app.config["MARKET_SEED"], app.config["MARKET_CANDLE_SCALE"])
+        elif name == "csv":
+            from journal.market.csv_replay import CsvProvider
+
+            inner = CsvProvider(app.config["MARKET_CSV_DIR"])
+        elif name == "exchange":
+            from journal.market.exchange import ExchangeProvider
+
+            inner = ExchangeProvider(app.config["MARKET_EXCHANGE_URL"], app.config["MARKET_EXCHANGE_WS"])
+        else:
+            raise RuntimeError(f"unknown MARKET_PROVIDER {name!r}")
+        app.extensions["market"] = CachedProvider(inner)
+    return app.extensions["market"]
+
+
+def as_decimal(price: float) -> Decimal:
+    """A price rounded to 6 significant digits past the leading ones, as stored decimals."""
+    return Decimal(f"{price:.10g}")

@@ -133,16 +133,13 @@ def check_active() -> int:
     for symbol, signals in by_symbol.items():
         start = min(row.created_at.timestamp() for row in signals)
         candles = market.candles(symbol, "1m", start - 60, MAX_CANDLES)
+        live, now = market.price(symbol), time.time()
         for row in signals:
-            outcome = evaluate(
-                row.side,
-                float(row.stop_loss),
-                float(row.take_profit),
-                row.created_at.timestamp(),
-                row.expires_at.timestamp() if row.expires_at else None,
-                candles,
-                now=time.time(),
-            )
+            levels = (row.side, float(row.stop_loss), float(row.take_profit), row.created_at.timestamp())
+            expires = row.expires_at.timestamp() if row.expires_at else None
+            outcome = evaluate(*levels, expires, candles, now=now)
+            if outcome is None and live is not None:  # the live tick, between closed candles
+                outcome = evaluate(*levels, expires, [Candle(now, live, live, live, live, 0.0, 0.0)])
             if outcome and record_outcome(db.engine, row.id, outcome):
                 settled += 1
     return settled

@@ -32,6 +32,11 @@ class CachedProvider:
         rows = [merged[ts] for ts in sorted(merged)]
         return rows[-limit:] if start is None else rows[:limit]
 
+    def price(self, symbol: str) -> float | None:
+        """The live price where the provider streams one (the exchange), else None."""
+        live_price = getattr(self.inner, "price", None)
+        return live_price(symbol) if live_price else None
+
     @property
     def live(self) -> bool:
         """The simulated market computes any candle for free; only fetched data is cached."""

@@ -63,6 +63,10 @@ def upsert_state(user: User, signal: Signal, **values: object) -> UserSignal:
         )
     )
     db.session.commit()
+    return state_of(user, signal)
+
+
+def state_of(user: User, signal: Signal) -> UserSignal | None:
     return db.session.scalar(
         db.select(UserSignal).where(UserSignal.user_id == user.id, UserSignal.signal_id == signal.id)
     )
@@ -73,9 +77,7 @@ def upsert_state(user: User, signal: Signal, **values: object) -> UserSignal:
 def get_signal(signal_id: str):
     user = me()
     signal = visible_signal(user, signal_id)
-    state = db.session.scalar(
-        db.select(UserSignal).where(UserSignal.user_id == user.id, UserSignal.signal_id == signal.id)
-    )
+    state = state_of(user, signal)
     return jsonify({"signal": signal.to_dict(), "mine": state.to_dict() if state else None})
 
 
@@ -84,10 +86,9 @@ def get_signal(signal_id: str):
 def mark_taken(signal_id: str):
     user = me()
     signal = visible_signal(user, signal_id)
-    existing = db.session.scalar(
-        db.select(UserSignal.taken_at).where(UserSignal.user_id == user.id, UserSignal.signal_id == signal.id)
-    )
-    state = upsert_state(user, signal, taken_at=existing or datetime.now(UTC))
+    existing = state_of(user, signal)
+    first_taken = existing.taken_at if existing and existing.taken_at else datetime.now(UTC)
+    state = upsert_state(user, signal, taken_at=first_taken)
     return jsonify({"signal": signal.to_dict(), "mine": state.to_dict()})
 
 

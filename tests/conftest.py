@@ -18,15 +18,23 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 def fresh_database(owner_url: str) -> str:
     """A new, empty database on the same server as `owner_url`; returns its owner URL."""
-    name = f"journal_test_{os.getpid()}"
-    maintenance = make_url(owner_url).set(database="postgres").render_as_string(hide_password=False)
-    conn = psycopg2.connect(maintenance)
+    url = (
+        make_url(owner_url).set(database=f"journal_test_{os.getpid()}").render_as_string(hide_password=False)
+    )
+    drop_database(url)
+    create_database(
+        make_url(url).set(database="postgres").render_as_string(hide_password=False), make_url(url).database
+    )
+    return url
+
+
+def drop_database(url: str) -> None:
+    name = make_url(url).database
+    conn = psycopg2.connect(make_url(url).set(database="postgres").render_as_string(hide_password=False))
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     conn.close()
-    create_database(maintenance, name)
-    return make_url(owner_url).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +48,7 @@ def services(tmp_path_factory):
     os.environ.setdefault("JWT_SECRET_KEY", "test-jwt-secret-0123456789abcdef0123")
     os.environ.setdefault("SECRET_KEY", "test-secret-0123456789abcdef0123456789")
     yield urls
+    drop_database(urls["DATABASE_URL"])
 
 
 def make_app(role: str):

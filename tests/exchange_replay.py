@@ -9,13 +9,14 @@ monkey.patch_all()
 import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+from urllib.parse import parse_qsl  # noqa: E402
 
 import gevent  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 from geventwebsocket.handler import WebSocketHandler  # noqa: E402
 
 KLINES = json.loads((Path(__file__).parent / "fixtures" / "binance_klines_BTCUSDT_1m.json").read_text())
-state = {"fail": [], "ws_down": False, "price": 65000.0, "requests": 0, "sockets": []}
+state = {"fail": [], "ws_down": False, "price": 65000.0, "requests": 0, "sockets": [], "last_query": {}}
 
 
 def respond(start_response, status: str, body: object, headers: list | None = None):
@@ -47,7 +48,9 @@ def app(environ, start_response):
     if path == "/control":
         size = int(environ.get("CONTENT_LENGTH") or 0)
         state.update(json.loads(environ["wsgi.input"].read(size) or b"{}"))
-        return respond(start_response, "200 OK", {k: state[k] for k in ("fail", "ws_down", "requests")})
+        return respond(
+            start_response, "200 OK", {k: state[k] for k in ("fail", "ws_down", "requests", "last_query")}
+        )
     if path.startswith("/api/"):
         state["requests"] += 1
         if state["fail"]:
@@ -56,7 +59,14 @@ def app(environ, start_response):
                 start_response, f"{code} ERR", {"code": -1, "msg": "replayed failure"}, [("Retry-After", "0")]
             )
     if path == "/api/v3/klines":
-        return respond(start_response, "200 OK", KLINES)
+        query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+        state["last_query"] = query
+        limit = int(query.get("limit", 500))
+        if "startTime" in query:  # like the exchange: from startTime, else the latest `limit`
+            rows = [row for row in KLINES if row[0] >= int(query["startTime"])][:limit]
+        else:
+            rows = KLINES[-limit:]
+        return respond(start_response, "200 OK", rows)
     if path == "/api/v3/ticker/price":
         state["price"] += 0.25
         return respond(start_response, "200 OK", {"symbol": "BTCUSDT", "price": f"{state['price']:.2f}"})

@@ -40,7 +40,7 @@ def test_429_and_5xx_back_off_then_succeed(replay, codes):
     before = control(replay, fail=codes)["requests"]
     exchange = ExchangeProvider(replay, replay, backoff=0.05)
     started = time.monotonic()
-    assert len(exchange.candles("BTCUSDT", "1m", None, 10)) == 120
+    assert len(exchange.candles("BTCUSDT", "1m", None, 10)) == 10
     assert control(replay)["requests"] - before == len(codes) + 1
     assert time.monotonic() - started >= 0.05 * (2 ** len(codes) - 1)  # waits doubled each time
 
@@ -76,3 +76,16 @@ def test_stream_falls_back_to_polling_and_comes_back(replay):
         assert feed.reconnects >= 1
     finally:
         feed.stop()
+
+
+def test_ohlc_cache_means_a_restart_does_not_refetch_history(replay, worker_app):
+    from journal.market.cache import CachedProvider
+
+    control(replay, fail=[])
+    with worker_app.app_context():
+        first = CachedProvider(ExchangeProvider(replay, replay)).candles("BTCUSDT", "1m", None, 500)
+        assert control(replay)["last_query"].get("startTime") is None
+        restarted = CachedProvider(ExchangeProvider(replay, replay))  # a new process: only Redis is left
+        again = restarted.candles("BTCUSDT", "1m", None, 500)
+    assert again == first and len(first) == 120
+    assert int(control(replay)["last_query"]["startTime"]) == int(first[-1].end * 1000)  # only newer ones

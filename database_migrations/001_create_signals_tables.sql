@@ -80,15 +80,19 @@ CREATE TABLE audit_log (
     entity_id  text NOT NULL,
     detail     jsonb NOT NULL DEFAULT '{}'::jsonb,
     created_at timestamptz NOT NULL DEFAULT now(),
+    chain_pos  bigint UNIQUE,  -- position in the chain: taken under the chain lock, so in lock order
     prev_hash  text NOT NULL DEFAULT '',
     hash       text NOT NULL DEFAULT ''
 );
+CREATE SEQUENCE audit_log_chain_seq;
 
 CREATE FUNCTION audit_log_chain() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('audit_log_chain'));
-    SELECT hash INTO NEW.prev_hash FROM audit_log ORDER BY id DESC LIMIT 1;
+    NEW.chain_pos := nextval('audit_log_chain_seq');
+    -- every earlier holder of the lock has committed, so the highest position is the chain's end
+    SELECT hash INTO NEW.prev_hash FROM audit_log ORDER BY chain_pos DESC LIMIT 1;
     NEW.prev_hash := coalesce(NEW.prev_hash, '');
     NEW.hash := encode(sha256(convert_to(concat_ws('|', NEW.prev_hash, NEW.actor_id, NEW.action,
         NEW.entity, NEW.entity_id, NEW.detail::text, NEW.created_at::text), 'UTF8')), 'hex');

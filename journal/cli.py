@@ -1,4 +1,4 @@
-"""The `journal` command: migrate, create-user, seed, run (the whole stack), worker, beat."""
+"""The `journal` command: migrate, create-user, seed, backtest, verify, run (whole stack), worker, beat."""
 
 import os
 import signal
@@ -19,11 +19,12 @@ def services() -> dict[str, str]:
     return ensure_services(INSTANCE)
 
 
-def admin_app():
+def role_app(role: str = "admin"):
+    """The app connected as one of the roles (admin for accounts, worker for checks)."""
     from journal import create_app
 
     services()
-    return create_app({"DB_ROLE": "admin"})
+    return create_app({"DB_ROLE": role})
 
 
 @click.group()
@@ -52,7 +53,7 @@ def create_user_command(email: str, password: str, role: str, risk_tier: str, pl
     from journal.schemas import NewUser
     from journal.users import create_user, find_user
 
-    app = admin_app()
+    app = role_app()
     with app.app_context():
         try:
             data = load(
@@ -72,9 +73,39 @@ def seed() -> None:
     """Create the demo accounts (idempotent) and print them."""
     from journal.users import seed_demo
 
-    with admin_app().app_context():
+    with role_app().app_context():
         for email, password, role, tier in seed_demo():
             click.echo(f"  {role:5}  {email:22} password: {password:18} tier: {tier}")
+
+
+@main.command()
+@click.argument("symbol")
+@click.option("--timeframe", default="5m", show_default=True)
+@click.option("--candles", "count", default=2000, show_default=True, type=click.IntRange(200, 20000))
+@click.option("--min-confidence", default=60, show_default=True, type=click.IntRange(0, 100))
+def backtest(symbol: str, timeframe: str, count: int, min_confidence: int) -> None:
+    """Run the strategies over the configured market's history; print the outcomes as JSON."""
+    import json
+
+    from journal.backtest import backtest as run_backtest
+    from journal.market import provider
+
+    with role_app().app_context():
+        click.echo(json.dumps(run_backtest(provider(), symbol, timeframe, count, min_confidence), indent=2))
+
+
+@main.command()
+def verify() -> None:
+    """Check the audit chain, the statistics roll-up and the outbox; exit 1 on a problem."""
+    from journal.verify import verify as run_verify
+
+    with role_app("worker").app_context():
+        problems = run_verify()
+    for problem in problems:
+        click.echo(f"FAIL {problem}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo("ok: audit chain, statistics roll-up and outbox agree")
 
 
 def child_env() -> dict[str, str]:

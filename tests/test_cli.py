@@ -25,3 +25,29 @@ def test_create_user_and_its_errors(services):
 def test_migrate_twice(services):
     result = CliRunner().invoke(main, ["migrate"])
     assert result.exit_code == 0 and "nothing new" in result.output
+
+
+def test_backtest_command(services):
+    import json
+
+    result = CliRunner().invoke(main, ["backtest", "ETHUSDT", "--candles", "600", "--min-confidence", "0"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["symbol"] == "ETHUSDT" and report["trades"] == sum(report["results"].values())
+
+
+def test_verify_finds_a_tampered_audit_row(services, owner, client, bearer, relay):
+    from tests.conftest import signal_body
+
+    client.post("/api/admin/signals", json=signal_body(), headers=bearer("admin", "high"))
+    relay()
+    result = CliRunner().invoke(main, ["verify"])
+    assert result.exit_code == 0, result.output
+    with owner.cursor() as cur:  # only the owner could do this; the app roles cannot UPDATE audit_log
+        cur.execute(
+            "UPDATE audit_log SET action = 'signal.forged' WHERE id = (SELECT max(id) FROM audit_log)"
+        )
+    result = CliRunner().invoke(main, ["verify"])
+    assert result.exit_code == 1 and "hash does not match" in result.output
+    with owner.cursor() as cur:
+        cur.execute("UPDATE audit_log SET action = 'signal.create' WHERE action = 'signal.forged'")

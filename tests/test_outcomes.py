@@ -98,3 +98,13 @@ def test_manual_settlement_once(client, bearer):
     done = client.patch(url, json={"outcome": "LOSS", "price": "64000"}, headers=admin)
     assert done.status_code == 200 and done.json["outcome"] == "LOSS"
     assert client.patch(url, json={"outcome": "WIN"}, headers=admin).status_code == 409
+
+
+def test_backtest_uses_the_same_evaluator(worker_app):
+    from journal.backtest import backtest
+    from journal.market.simulated import SimulatedProvider
+
+    result = backtest(SimulatedProvider(7, 1), "BTCUSDT", "5m", 1500)
+    assert result["trades"] > 0
+    assert sum(result["results"].values()) == result["trades"]
+    assert set(result["results"]) <= {"WIN", "LOSS", "EXPIRED", "AMBIGUOUS", "DATA_GAP"}

@@ -98,7 +98,7 @@ def test_owner_cannot_delete_signals_either(owner, one_signal):
 
 def test_audit_log_is_hash_chained(owner, one_signal):
     with owner.cursor() as cur:
-        cur.execute("SELECT prev_hash, hash FROM audit_log ORDER BY id")
+        cur.execute("SELECT prev_hash, hash FROM audit_log ORDER BY chain_pos")
         rows = cur.fetchall()
     assert rows
     for before, after in zip(rows, rows[1:], strict=False):

@@ -1,0 +1,50 @@
+"""Backtests: the live strategies over stored history, settled by the live outcome evaluator."""
+
+from collections import Counter
+
+from journal.market import TIMEFRAME_SECONDS, Provider
+from journal.outcomes import evaluate
+from journal.signals import EXPIRY_CANDLES
+from journal.strategies import propose_all
+
+WINDOW = 120
+
+
+def backtest(market: Provider, symbol: str, timeframe: str, count: int, min_confidence: int = 0) -> dict:
+    """Walk the last `count` candles; one trade at a time, as the generator's filter allows."""
+    candles = market.candles(symbol, timeframe, None, count)
+    minutes = TIMEFRAME_SECONDS[timeframe] // 60
+
+    def refine(candle):
+        return market.candles(symbol, "1m", candle.ts, minutes) if minutes > 1 else []
+
+    trades, i = [], WINDOW
+    while i < len(candles):
+        proposals = [p for p in propose_all(candles[i - WINDOW : i]) if p.confidence >= min_confidence]
+        if not proposals:
+            i += 1
+            continue
+        best, opened = proposals[0], candles[i - 1].end
+        expires = opened + EXPIRY_CANDLES * candles[i].seconds
+        outcome = evaluate(best.side, best.stop_loss, best.take_profit, opened, expires, candles[i:], refine)
+        if outcome is None:
+            break  # still open at the end of the history
+        trades.append({"strategy": best.strategy, "side": best.side, "opened": opened, **vars(outcome)})
+        i = next((k for k, c in enumerate(candles) if c.ts >= outcome.at), len(candles)) + 1
+    return summarize(symbol, timeframe, trades)
+
+
+def summarize(symbol: str, timeframe: str, trades: list[dict]) -> dict:
+    results = Counter(t["result"] for t in trades)
+    decided = results["WIN"] + results["LOSS"]
+    by_strategy: dict[str, Counter] = {}
+    for trade in trades:
+        by_strategy.setdefault(trade["strategy"], Counter())[trade["result"]] += 1
+    return {
+        "symbol": symbol,
+        "timeframe": timeframe,
+        "trades": len(trades),
+        "results": dict(results),
+        "win_rate": round(100 * results["WIN"] / decided, 2) if decided else None,
+        "by_strategy": {name: dict(counts) for name, counts in by_strategy.items()},
+    }

@@ -1,9 +1,11 @@
 """Commit->client latency with many connected sockets at a steady signal rate, through the real stack."""
 
 import asyncio
+import atexit
 import os
 import platform
 import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -59,7 +61,8 @@ async def post_steadily(url: str, token: str, rate: float, seconds: float) -> li
         n = 0
         while time.time() - start < seconds:
             tier = TIERS[n % 3]
-            async with http.post(url + "/api/admin/signals", json=signal_body(risk_tier=tier)) as resp:
+            body = signal_body(risk_tier=tier, stop_loss="30000", take_profit="130000")  # stays open
+            async with http.post(url + "/api/admin/signals", json=body) as resp:
                 assert resp.status == 201, await resp.text()
             tiers.append(tier)
             n += 1
@@ -71,10 +74,12 @@ def run(clients: int, rate: float, seconds: float) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     workdir = Path(tempfile.mkdtemp(prefix="journal-bench-"))
+    atexit.register(shutil.rmtree, workdir, True)  # registered first, so it runs after the servers stop
     urls = ensure_services(workdir)
     migrate(urls["DATABASE_URL"])
     admin_app = create_app({"DB_ROLE": "admin", "SOCKETIO_ASYNC_MODE": "threading"})
-    stack = Stack(workdir)
+    # Generation off: its CPU would compete with the path measured here (outcome checks stay on).
+    stack = Stack(workdir, {"GENERATION_SECONDS": "86400"})
     try:
         with admin_app.app_context():
             for tier in TIERS:
@@ -144,11 +149,13 @@ Run them with `make bench` (`python -m bench --clients N --rate R --seconds S`).
 ## Commit -> client latency (bench/delivery.py)
 
 Method: a fresh embedded PostgreSQL and Redis, one gunicorn web process (gevent-websocket worker),
-one Celery worker (2 processes) and beat, all on this machine ({cores} cores, Python {python}).
+one Celery worker (2 processes) and beat (signal generation off; outcome checks and the
+statistics push, once a second when they change, on), all on this machine ({cores} cores, Python {python}).
 N asyncio Socket.IO clients (python-socketio AsyncClient over WebSocket, in the benchmark process,
 so they compete with the server for the same cores) connect as users of the three tiers in equal
-parts. An admin posts signals over HTTP at a steady rate, the tiers in turn. Each client records,
-for every signal it receives, receive time minus the signal's `created_at` (the time its
+parts. An admin posts signals over HTTP at a steady rate, the tiers in turn, with levels wide
+enough that none settles during the run (an outcome is a second fan-out of the same size).
+Each client records, for every signal it receives, receive time minus the signal's `created_at` (the time its
 inserting transaction began, so the figure includes the insert, commit, the after-commit nudge
 through Celery, the relay's sequencing, Redis pub/sub and the Socket.IO fan-out). `deliveries`
 counts (client, signal) pairs received against those expected by tier; `web CPU` is the web

@@ -26,6 +26,11 @@ def create_app(config: dict | None = None) -> Flask:
     from journal.jsonio import DecimalJSONProvider
 
     app.json = DecimalJSONProvider(app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     init_redis(app)
     auth.init_app(app)

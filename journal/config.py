@@ -71,9 +71,10 @@ def settings() -> dict:
         "REPLAY_BATCH": 500,
         "RATELIMIT_LOGIN": env("RATELIMIT_LOGIN", "10 per minute"),
         "RATELIMIT_WRITE": env("RATELIMIT_WRITE", "600 per minute"),
-        "RATELIMIT_DEFAULT": env("RATELIMIT_DEFAULT", "1200 per minute"),
         "RATELIMIT_ENABLED": env("RATELIMIT_ENABLED", "1") == "1",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Behind a reverse proxy: how many proxies to trust for X-Forwarded-For/-Proto (0: none).
+        "TRUSTED_PROXIES": env_int("TRUSTED_PROXIES", 0),
         # Market data and the 24/7 engine.
         "MARKET_PROVIDER": env("MARKET_PROVIDER", "simulated"),
         "MARKET_SEED": env_int("MARKET_SEED", 7),

@@ -90,16 +90,20 @@ def init_app(socketio: SocketIO) -> None:
     @socketio.on("signals:sync")
     def on_sync(data: dict | None) -> dict:
         """Replay after the client's cursor (used when it sees a gap in `prev`)."""
-        user_id, tier = connected[request.sid]
-        since = (data or {}).get("since")
+        user_id, tier = connected.get(request.sid, (None, None))
+        since = data.get("since") if isinstance(data, dict) else None
+        if user_id is None:
+            return {"error": "not connected"}
         if isinstance(since, bool) or not isinstance(since, int) or since < 0:
             return {"error": "since must be a non-negative integer"}
         return {"sent": replay(tier, since)}
 
     @socketio.on("signal:ack")
     def on_ack(data: dict | None) -> dict:
-        user_id, _ = connected[request.sid]
-        ids = (data or {}).get("ids")
+        user_id, _ = connected.get(request.sid, (None, None))
+        ids = data.get("ids") if isinstance(data, dict) else None
+        if user_id is None:
+            return {"error": "not connected"}
         if not isinstance(ids, list):
             return {"error": "ids must be a list of signal ids"}
         return {"queued": receipts.record(user_id, ids)}

@@ -9,6 +9,7 @@ from journal import presence
 from journal.extensions import db, get_redis
 
 CACHE_KEY = "stats:summary"
+PUSHED_KEY = "stats:last_pushed"
 CACHE_SECONDS = 1
 STARTED_KEY = "hub:running_since"
 OUTCOMES = {
@@ -83,6 +84,12 @@ def refresh() -> dict:
     data = compute()
     get_redis().set(CACHE_KEY, json.dumps(data), ex=CACHE_SECONDS * 2)
     return data
+
+
+def changed(data: dict) -> bool:
+    """Whether the figures differ from the last pushed ones (uptime excepted: clients count it on)."""
+    figures = json.dumps({k: v for k, v in data.items() if k != "uptime_seconds"}, sort_keys=True)
+    return get_redis().getset(PUSHED_KEY, figures) != figures
 
 
 def summary() -> dict:

@@ -19,8 +19,13 @@ def flush_receipts() -> int:
 
 
 @shared_task(name="journal.push_stats", **RETRY)
-def push_stats() -> None:
-    broadcast.emit_all("stats:update", stats.refresh())
+def push_stats() -> bool:
+    """Refresh the cached statistics; push stats:update to everyone only when they changed."""
+    data = stats.refresh()
+    if stats.changed(data):
+        broadcast.emit_all("stats:update", data)
+        return True
+    return False
 
 
 @shared_task(name="journal.generate_signals", time_limit=120, soft_time_limit=110, **RETRY)

@@ -1,6 +1,6 @@
 """Reading one tier's stream of signals: snapshots, keyset pages and catch-up after a cursor."""
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 
 from journal.extensions import db
 from journal.models import signal_dict
@@ -10,6 +10,11 @@ TIER_SIGNALS = (
     "JOIN signal_risk_map m ON m.signal_tier = s.risk_tier AND m.user_tier = :tier "
     "LEFT JOIN user_signals us ON us.signal_id = s.id AND us.user_id = :uid "
 )
+
+
+def received_tiers(user_tier: str) -> TextClause:
+    """The signal tiers a user tier receives (signal_risk_map), as a subquery for IN (...)."""
+    return text("SELECT signal_tier FROM signal_risk_map WHERE user_tier = :t").bindparams(t=user_tier)
 
 
 def current_seq() -> int:

@@ -88,7 +88,7 @@ def init_app(socketio: SocketIO) -> None:
             presence.leave(user_id)
 
     @socketio.on("signals:sync")
-    def on_sync(data: dict | None) -> dict:
+    def on_sync(data: dict | None = None) -> dict:
         """Replay after the client's cursor (used when it sees a gap in `prev`)."""
         user_id, tier = connected.get(request.sid, (None, None))
         since = data.get("since") if isinstance(data, dict) else None
@@ -99,7 +99,7 @@ def init_app(socketio: SocketIO) -> None:
         return {"sent": replay(tier, since)}
 
     @socketio.on("signal:ack")
-    def on_ack(data: dict | None) -> dict:
+    def on_ack(data: dict | None = None) -> dict:
         user_id, _ = connected.get(request.sid, (None, None))
         ids = data.get("ids") if isinstance(data, dict) else None
         if user_id is None:

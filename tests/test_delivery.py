@@ -200,3 +200,15 @@ def test_bad_socket_auth_is_refused(hub, stack):
             transports=["websocket"],
             wait_timeout=5,
         )
+
+
+def test_socket_events_refuse_bad_input(hub):
+    client = hub.client("low")
+    sid = hub.post("low")
+    assert client.wait_for({sid})
+    assert "error" in client.sio.call("signals:sync", {"since": "x"})
+    assert "error" in client.sio.call("signals:sync", None)
+    assert "error" in client.sio.call("signal:ack", {"ids": "nope"})
+    assert client.sio.call("signal:ack", {"ids": [sid, "not-a-uuid"]}) == {"queued": 1}
+    assert client.sio.call("signals:sync", {"since": client.last}) == {"sent": 0}
+    client.close()

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import fields, validate
 
-from journal import stats
+from journal import feed, stats
 from journal.auth import current_user_id, role_required
 from journal.errors import APIError, json_body, load
 from journal.extensions import db, limiter
@@ -44,9 +44,7 @@ def list_signals():
     user = db.session.get(User, current_user_id())
     query = db.select(Signal).order_by(Signal.id.desc()).limit(args["limit"])
     if user.role != "admin":
-        tiers = db.text("SELECT signal_tier FROM signal_risk_map WHERE user_tier = :t").bindparams(
-            t=user.risk_tier
-        )
+        tiers = feed.received_tiers(user.risk_tier)
         query = query.where(Signal.risk_tier.in_(tiers), Signal.stream_seq.is_not(None))
     if args["cursor"]:
         query = query.where(Signal.id < args["cursor"])

@@ -42,11 +42,7 @@ def visible_signal(user: User, signal_id: str) -> Signal:
     signal = db.session.scalar(
         db.select(Signal).where(
             Signal.signal_id == sid,
-            Signal.risk_tier.in_(
-                db.text("SELECT signal_tier FROM signal_risk_map WHERE user_tier = :t").bindparams(
-                    t=user.risk_tier
-                )
-            ),
+            Signal.risk_tier.in_(feed.received_tiers(user.risk_tier)),
         )
     )
     if signal is None:

@@ -121,10 +121,10 @@ def test_two_beats_do_not_double_the_schedule(engine, owner, services):
     time.sleep(3)  # both beats up: one holds the lock
     runs_before = int(cache.hget("metrics:task_runs", "journal.push_stats") or 0)
     started = time.time()
-    time.sleep(8)
+    time.sleep(12)
     runs = int(cache.hget("metrics:task_runs", "journal.push_stats") or 0) - runs_before
     elapsed = time.time() - started
-    assert 0 < runs <= elapsed + 2  # once a second, not twice
+    assert 0 < runs <= elapsed + 4  # once a second (two beats would make it about twice elapsed)
     engine.kill("beat2")
     with owner.cursor() as cur:
         cur.execute(

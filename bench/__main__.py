@@ -10,8 +10,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=10.0, help="signals per second")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--intake-concurrency", type=int, default=8, help="0 skips the intake run")
+    parser.add_argument("--intake-seconds", type=float, default=15.0)
     args = parser.parse_args()
-    delivery.run(args.clients, args.rate, args.seconds)
+    intake = (args.intake_concurrency, args.intake_seconds) if args.intake_concurrency else None
+    delivery.run(args.clients, args.rate, args.seconds, intake)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import aiohttp
 import psutil
 import socketio
 
+from bench import intake as bench_intake
 from journal import create_app
 from journal.embedded import ensure_services, free_port
 from journal.migrate import migrate
@@ -70,7 +71,7 @@ async def post_steadily(url: str, token: str, rate: float, seconds: float) -> li
     return tiers
 
 
-def run(clients: int, rate: float, seconds: float) -> None:
+def run(clients: int, rate: float, seconds: float, intake: tuple[int, float] | None = None) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     workdir = Path(tempfile.mkdtemp(prefix="journal-bench-"))
@@ -89,9 +90,14 @@ def run(clients: int, rate: float, seconds: float) -> None:
         stack.start_beat()
         url = stack.start_web("web", free_port())
         result = asyncio.run(measure(url, clients, rate, seconds, stack))
+        if intake:
+            admin = asyncio.run(login(url, "admin@bench.example"))
+            intake_result = asyncio.run(bench_intake.measure(url, admin, *intake))
     finally:
         stack.stop()
     write_report(clients, rate, seconds, result)
+    if intake:
+        add_row("<!-- intake rows -->", bench_intake.HEADER, bench_intake.row(*intake, intake_result))
 
 
 async def login(url: str, email: str) -> str:
@@ -133,17 +139,20 @@ def write_report(clients: int, rate: float, seconds: float, r: dict) -> None:
         f"{r['deliveries']} / {r['expected']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | "
         f"{r['max']:.1f} | {r['web_cpu']:.0f}% |"
     )
-    text = REPORT.read_text() if REPORT.exists() else ""
-    marker = "<!-- delivery rows -->"
+    header = HEADER.format(cores=os.cpu_count(), python=platform.python_version())
+    add_row("<!-- delivery rows -->", header, line)
+
+
+def add_row(marker: str, header: str, line: str) -> None:
+    """Newest row first under the table's marker; the table is created on first use."""
+    text = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n"
     if marker not in text:
-        text = HEADER.format(cores=os.cpu_count(), python=platform.python_version()) + marker + "\n"
-    text = text.replace(marker, marker + "\n" + line, 1)
-    REPORT.write_text(text)
+        text += header + marker + "\n"
+    REPORT.write_text(text.replace(marker, marker + "\n" + line, 1))
     print(line)
 
 
-HEADER = """# Benchmarks
-
+HEADER = """
 Run them with `make bench` (`python -m bench --clients N --rate R --seconds S`). Each run appends a row.
 
 ## Commit -> client latency (bench/delivery.py)

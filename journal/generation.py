@@ -72,7 +72,7 @@ def generate() -> list[str]:
                 continue
             recorded = record_signal(data, source="engine")
             if recorded.created:
-                created.append(str(recorded.signal.signal_id))
+                created.append(recorded.signal["id"])
                 open_now.add((symbol, proposal.side))
             break  # the best proposal per symbol
     return created

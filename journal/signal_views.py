@@ -24,7 +24,7 @@ def post_signal():
         created_by=current_user_id(),
         idempotency_key=f"idem:{key}" if key else None,
     )
-    return jsonify(recorded.signal.to_dict()), 201 if recorded.created else 200
+    return jsonify(recorded.signal), 201 if recorded.created else 200
 
 
 def find_signal(signal_id: str) -> Signal:

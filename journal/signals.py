@@ -10,7 +10,7 @@ from journal import outbox
 from journal.errors import APIError
 from journal.extensions import db
 from journal.market import TIMEFRAME_SECONDS
-from journal.models import AuditLog, Outbox, Signal
+from journal.models import AuditLog, Outbox, Signal, signal_dict
 from journal.schemas import grade_for
 
 EXPIRY_CANDLES = 48  # a signal without expires_at expires after 48 candles of its timeframe
@@ -19,7 +19,7 @@ CORE_FIELDS = ("symbol", "side", "entry_price", "stop_loss", "take_profit", "ris
 
 @dataclass
 class Recorded:
-    signal: Signal
+    signal: dict  # the public form of the signal (models.signal_dict)
     created: bool
 
 
@@ -44,10 +44,10 @@ def record_signal(
         insert(Signal)
         .values(**fields, source=source, created_by=created_by, dedup_key=dedup_key)
         .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(Signal.id)
+        .returning(*Signal.__table__.columns)
     )
-    new_id = db.session.scalar(stmt)
-    if new_id is None:
+    row = db.session.execute(stmt).first()
+    if row is None:
         db.session.rollback()
         existing = db.session.scalar(db.select(Signal).where(Signal.dedup_key == dedup_key))
         if any(getattr(existing, name) != fields[name] for name in CORE_FIELDS):
@@ -56,7 +56,8 @@ def record_signal(
                 "This idempotency key was used for a different signal.",
                 {"Idempotency-Key": ["already used with other values"]},
             )
-        return Recorded(existing, created=False)
+        return Recorded(existing.to_dict(), created=False)
+    new_id = row.id
     db.session.add(Outbox(signal_id=new_id))
     db.session.add(
         AuditLog(
@@ -69,7 +70,7 @@ def record_signal(
     )
     db.session.commit()
     outbox.nudge()
-    return Recorded(db.session.get(Signal, new_id), created=True)
+    return Recorded(signal_dict(row), created=True)
 
 
 def archive_signal(signal_uuid: str, actor_id: int) -> bool:

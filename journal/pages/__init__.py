@@ -23,21 +23,10 @@ def index():
     return redirect(url_for("pages.login"))
 
 
-@bp.get("/login")
-def login():
-    return render_template("login.html")
+def page(name: str):
+    """A page shell; its script loads the data from the API."""
+    return lambda: render_template(f"{name}.html")
 
 
-@bp.get("/admin")
-def admin():
-    return render_template("admin.html")
-
-
-@bp.get("/dashboard")
-def dashboard():
-    return render_template("dashboard.html")
-
-
-@bp.get("/journal")
-def journal():
-    return render_template("journal.html")
+for name in ("login", "admin", "dashboard", "journal"):
+    bp.add_url_rule(f"/{name}", name, page(name))

@@ -2,6 +2,7 @@
 
 from flask import current_app
 from flask_socketio import SocketIO
+from sqlalchemy import Connection, text
 
 _emitter: dict[str, SocketIO] = {}
 
@@ -20,6 +21,16 @@ def tier_room(tier: str) -> str:
 
 def user_room(user_id: int) -> str:
     return f"user:{user_id}"
+
+
+def rooms_by_signal_tier(conn: Connection) -> dict[str, list[str]]:
+    """signal tier -> the tier rooms that receive it, from signal_risk_map."""
+    result: dict[str, list[str]] = {}
+    for user_tier, signal_tier in conn.execute(
+        text("SELECT user_tier, signal_tier FROM signal_risk_map ORDER BY user_tier")
+    ):
+        result.setdefault(signal_tier, []).append(tier_room(user_tier))
+    return result
 
 
 def emit_signal(room: str, signal: dict, prev: int) -> None:

@@ -6,10 +6,14 @@ from journal.extensions import db
 from journal.models import signal_dict
 
 TIER_SIGNALS = (
+    "SELECT s.* FROM signals s JOIN signal_risk_map m ON m.signal_tier = s.risk_tier AND m.user_tier = :tier "
+)
+WITH_STATE = (
     "SELECT s.*, us.delivered_at, us.taken_at, us.journaled_at, us.notes FROM signals s "
     "JOIN signal_risk_map m ON m.signal_tier = s.risk_tier AND m.user_tier = :tier "
     "LEFT JOIN user_signals us ON us.signal_id = s.id AND us.user_id = :uid "
 )
+POSITION = text("SELECT coalesce(max(stream_seq), 0) FROM signals")
 
 
 def received_tiers(user_tier: str) -> TextClause:
@@ -19,7 +23,7 @@ def received_tiers(user_tier: str) -> TextClause:
 
 def current_seq() -> int:
     """The stream position: every signal at or below it is sequenced and visible."""
-    return db.session.scalar(text("SELECT coalesce(max(stream_seq), 0) FROM signals"))
+    return db.session.scalar(POSITION)
 
 
 def with_state(row: object) -> dict:
@@ -38,7 +42,7 @@ def page(tier: str, user_id: int, before: int | None, limit: int) -> tuple[list[
     position = current_seq()
     upper = min(before - 1, position) if before else position
     rows = db.session.execute(
-        text(TIER_SIGNALS + "WHERE s.stream_seq <= :upper ORDER BY s.stream_seq DESC LIMIT :n"),
+        text(WITH_STATE + "WHERE s.stream_seq <= :upper ORDER BY s.stream_seq DESC LIMIT :n"),
         {"tier": tier, "uid": user_id, "upper": upper, "n": limit},
     ).all()
     return [with_state(row) for row in rows], position
@@ -48,7 +52,7 @@ def after(tier: str, since: int, limit: int) -> list[dict]:
     """The tier's signals with seq > since, oldest first; each carries `prev` for gap checks."""
     rows = db.session.execute(
         text(TIER_SIGNALS + "WHERE s.stream_seq > :since ORDER BY s.stream_seq LIMIT :n"),
-        {"tier": tier, "uid": 0, "since": since, "n": limit},
+        {"tier": tier, "since": since, "n": limit},
     ).all()
     out, prev = [], since
     for row in rows:

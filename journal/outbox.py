@@ -13,7 +13,7 @@ import time
 from flask import current_app
 from sqlalchemy import Connection, text
 
-from journal import broadcast
+from journal import broadcast, feed
 from journal.extensions import db, get_redis
 from journal.models import signal_dict
 
@@ -78,16 +78,6 @@ COUNT_IN_STATS = text(
 )
 
 
-def receivers(conn: Connection) -> dict[str, list[str]]:
-    """signal tier -> the user tiers that receive it, from signal_risk_map."""
-    result: dict[str, list[str]] = {}
-    for user_tier, signal_tier in conn.execute(
-        text("SELECT user_tier, signal_tier FROM signal_risk_map ORDER BY user_tier")
-    ):
-        result.setdefault(signal_tier, []).append(user_tier)
-    return result
-
-
 def sequence_batch(conn: Connection) -> int:
     rows = conn.execute(
         text(
@@ -99,15 +89,14 @@ def sequence_batch(conn: Connection) -> int:
     if not rows:
         conn.commit()
         return 0
-    routes = receivers(conn)
+    routes = broadcast.rooms_by_signal_tier(conn)
     last = dict(conn.execute(text("SELECT room, last_seq FROM stream_rooms")).all())
-    seq = conn.scalar(text("SELECT coalesce(max(stream_seq), 0) FROM signals"))
+    seq = conn.scalar(feed.POSITION)
     signal_ids, seqs, outbox_ids, plans = [], [], [], []
     for outbox_id, signal_id, tier in rows:
         seq += 1
         plan = {}
-        for user_tier in routes.get(tier, []):
-            room = broadcast.tier_room(user_tier)
+        for room in routes.get(tier, []):
             plan[room] = last.get(room, 0)
             last[room] = seq
         signal_ids.append(signal_id)

@@ -105,12 +105,7 @@ def record_outcome(engine: Engine, signal_pk: int, outcome: Outcome) -> dict | N
         ).first()
         if row is None:
             return None
-        rooms = [
-            broadcast.tier_room(tier)
-            for (tier,) in conn.execute(
-                text("SELECT user_tier FROM signal_risk_map WHERE signal_tier = :t"), {"t": row.risk_tier}
-            )
-        ]
+        rooms = broadcast.rooms_by_signal_tier(conn).get(row.risk_tier, [])
     data = signal_dict(row)
     broadcast.emit_to_rooms("signal:outcome", data, rooms)
     return data

@@ -14,8 +14,10 @@ JOURNAL = text(
 
 STATS = text(
     "SELECT "
-    "(SELECT count(*) FROM signals s JOIN signal_risk_map m ON m.signal_tier = s.risk_tier "
-    " AND m.user_tier = :tier WHERE s.stream_seq IS NOT NULL) AS received, "
+    # from the roll-up the relay keeps (one row per day, tier, strategy, symbol and bucket),
+    # not a scan of every signal the tier ever received
+    "(SELECT coalesce(sum(t.total), 0)::bigint FROM signal_stats t JOIN signal_risk_map m "
+    " ON m.signal_tier = t.risk_tier AND m.user_tier = :tier) AS received, "
     "count(*) FILTER (WHERE us.taken_at IS NOT NULL) AS taken, "
     "count(*) FILTER (WHERE us.notes IS NOT NULL) AS journaled, "
     "count(*) FILTER (WHERE us.taken_at IS NOT NULL AND s.outcome = 'WIN') AS wins, "

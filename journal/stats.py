@@ -5,7 +5,7 @@ import time
 
 from sqlalchemy import text
 
-from journal import presence
+from journal import feed, presence
 from journal.extensions import db, get_redis
 
 CACHE_KEY = "stats:summary"
@@ -63,7 +63,7 @@ def compute() -> dict:
     data["active"] = db.session.scalar(
         text("SELECT count(*) FROM signals WHERE outcome IS NULL AND status = 'active'")
     )
-    data["seq"] = db.session.scalar(text("SELECT coalesce(max(stream_seq), 0) FROM signals"))
+    data["seq"] = feed.current_seq()
     window = db.session.execute(
         text(f"SELECT {WINDOW_COUNTS} FROM signals WHERE created_at >= now() - interval '24 hours'")
     ).mappings()

@@ -151,19 +151,26 @@ def signal_body(**overrides) -> dict:
     return body
 
 
-@pytest.fixture(scope="module")
-def stack(services, worker_app, tmp_path_factory):
+def launch_stack(worker_app, logdir, env: dict):
+    """Worker, beat and one web process on a fresh port, after sequencing what earlier tests stored
+    (so each test sees only its own signals)."""
     from journal import outbox
     from tests.stack import Stack
 
     with worker_app.app_context():
-        outbox.relay()  # sequence what earlier tests stored, so each test here sees only its own
+        outbox.relay()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    # Server-side generation is tested on its own (test_engine.py); here it would add signals.
-    stack = Stack(tmp_path_factory.mktemp("stack-logs"), {"GENERATION_SECONDS": "86400"})
+    stack = Stack(logdir, env)
     stack.start_worker()
     stack.start_beat()
     stack.url = stack.start_web("web", free_port())
+    return stack
+
+
+@pytest.fixture(scope="module")
+def stack(services, worker_app, tmp_path_factory):
+    # Server-side generation is tested on its own (test_engine.py); here it would add signals.
+    stack = launch_stack(worker_app, tmp_path_factory.mktemp("stack-logs"), {"GENERATION_SECONDS": "86400"})
     yield stack
     stack.stop()
 

@@ -5,9 +5,8 @@ import time
 import pytest
 import requests
 
-from journal.embedded import free_port
 from journal.market.simulated import SimulatedProvider
-from tests.conftest import signal_body
+from tests.conftest import launch_stack, signal_body
 
 ENGINE_ENV = {
     "GENERATION_SECONDS": "3",
@@ -20,15 +19,9 @@ ENGINE_ENV = {
 
 @pytest.fixture(scope="module")
 def engine(services, worker_app, admin_app, tmp_path_factory):
-    from journal import outbox
-    from tests.stack import Hub, Stack
+    from tests.stack import Hub
 
-    with worker_app.app_context():
-        outbox.relay()
-    stack = Stack(tmp_path_factory.mktemp("engine-logs"), ENGINE_ENV)
-    stack.start_worker()
-    stack.start_beat()
-    stack.url = stack.start_web("web", free_port())
+    stack = launch_stack(worker_app, tmp_path_factory.mktemp("engine-logs"), ENGINE_ENV)
     stack.hub = Hub(stack.url, admin_app)
     yield stack
     stack.stop()

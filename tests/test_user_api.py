@@ -88,3 +88,16 @@ def test_journal_validation_and_other_tiers(client, admin, bearer, relay):
     for body, field in (({}, "notes"), ({"notes": ""}, "notes"), ({"notes": "x", "extra": 1}, "extra")):
         resp = client.post(f"/api/user/signals/{high_only['id']}/journal", json=body, headers=high)
         assert resp.status_code == 422 and field in resp.json["fields"]
+
+
+def test_personal_stats_count_what_the_feed_shows(client, admin, bearer, relay):
+    client.post("/api/admin/signals", json=signal_body(risk_tier="medium"), headers=admin)
+    relay()
+    headers = bearer("user", "medium")
+    signals, _ = all_pages(client, headers)
+    taken = client.post(f"/api/user/signals/{signals[0]['id']}/taken", headers=headers)
+    assert taken.status_code == 200
+    stats = client.get("/api/user/stats", headers=headers).json
+    assert stats["received"] == len(signals)
+    assert stats["taken"] == 1 and stats["open"] + stats["wins"] + stats["losses"] <= 1
+    assert len(stats["taken_by_day"]) == 14 and stats["taken_by_day"][-1]["taken"] == 1

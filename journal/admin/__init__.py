@@ -4,10 +4,9 @@ from flask import Blueprint, current_app, jsonify, request
 
 from journal.auth import current_user_id, role_required
 from journal.errors import load
-from journal.extensions import db, limiter
-from journal.models import Signal
+from journal.extensions import limiter
 from journal.schemas import AdminSignalFilter
-from journal.signal_views import find_signal, post_signal
+from journal.signal_views import find_signal, post_signal, signal_page
 from journal.signals import archive_signal
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
@@ -24,15 +23,7 @@ def create_signal():
 @role_required("admin")
 def list_signals():
     args = load(AdminSignalFilter(), request.args.to_dict())
-    query = db.select(Signal).order_by(Signal.id.desc()).limit(args["limit"])
-    if args["cursor"]:
-        query = query.where(Signal.id < args["cursor"])
-    for name in ("symbol", "side", "risk_tier", "status", "source"):
-        if name in args:
-            query = query.where(getattr(Signal, name) == args[name])
-    rows = db.session.scalars(query).all()
-    next_cursor = rows[-1].id if len(rows) == args["limit"] else None
-    return jsonify({"signals": [row.to_dict() for row in rows], "next_cursor": next_cursor})
+    return signal_page(args, ("symbol", "side", "risk_tier", "status", "source"))
 
 
 @bp.get("/signals/<signal_id>")

@@ -12,7 +12,7 @@ from journal.extensions import db, limiter
 from journal.models import Signal, User
 from journal.outcomes import Outcome, record_outcome
 from journal.schemas import Page, Price, StrictSchema
-from journal.signal_views import find_signal, post_signal
+from journal.signal_views import find_signal, post_signal, signal_page
 
 bp = Blueprint("hub", __name__, url_prefix="/api/hub")
 RESULTS = ("WIN", "LOSS", "EXPIRED", "AMBIGUOUS", "DATA_GAP")
@@ -42,22 +42,15 @@ def list_signals():
     """Signal history, newest first; an admin sees all, a user the tiers they receive."""
     args = load(HubFilter(), request.args.to_dict())
     user = db.session.get(User, current_user_id())
-    query = db.select(Signal).order_by(Signal.id.desc()).limit(args["limit"])
+    conditions = []
     if user.role != "admin":
         tiers = feed.received_tiers(user.risk_tier)
-        query = query.where(Signal.risk_tier.in_(tiers), Signal.stream_seq.is_not(None))
-    if args["cursor"]:
-        query = query.where(Signal.id < args["cursor"])
-    for name in ("symbol", "strategy", "source"):
-        if name in args:
-            query = query.where(getattr(Signal, name) == args[name])
+        conditions += [Signal.risk_tier.in_(tiers), Signal.stream_seq.is_not(None)]
     if args.get("outcome") == "open":
-        query = query.where(Signal.outcome.is_(None))
+        conditions.append(Signal.outcome.is_(None))
     elif "outcome" in args:
-        query = query.where(Signal.outcome == args["outcome"])
-    rows = db.session.scalars(query).all()
-    next_cursor = rows[-1].id if len(rows) == args["limit"] else None
-    return jsonify({"signals": [row.to_dict() for row in rows], "next_cursor": next_cursor})
+        conditions.append(Signal.outcome == args["outcome"])
+    return signal_page(args, ("symbol", "strategy", "source"), *conditions)
 
 
 @bp.post("/signals")

@@ -43,9 +43,16 @@ class Provider(Protocol):
         """Closed candles, oldest first: from `start` (or the latest `limit` when None)."""
         ...
 
+    def price(self, symbol: str) -> float | None:
+        """The live price where the provider streams one, else None."""
+        ...
+
 
 def provider() -> Provider:
-    """The provider named by MARKET_PROVIDER (simulated, csv or exchange), cached through Redis."""
+    """The provider named by MARKET_PROVIDER; fetched data (csv, exchange) is cached in Redis.
+
+    The simulated market computes any candle for free, so it is not cached.
+    """
     app = current_app
     if "market" not in app.extensions:
         from journal.market.cache import CachedProvider
@@ -54,18 +61,20 @@ def provider() -> Provider:
         if name == "simulated":
             from journal.market.simulated import SimulatedProvider
 
-            inner = SimulatedProvider(app.config["MARKET_SEED"], app.config["MARKET_CANDLE_SCALE"])
+            market = SimulatedProvider(app.config["MARKET_SEED"], app.config["MARKET_CANDLE_SCALE"])
         elif name == "csv":
             from journal.market.csv_replay import CsvProvider
 
-            inner = CsvProvider(app.config["MARKET_CSV_DIR"])
+            market = CachedProvider(CsvProvider(app.config["MARKET_CSV_DIR"]))
         elif name == "exchange":
             from journal.market.exchange import ExchangeProvider
 
-            inner = ExchangeProvider(app.config["MARKET_EXCHANGE_URL"], app.config["MARKET_EXCHANGE_WS"])
+            market = CachedProvider(
+                ExchangeProvider(app.config["MARKET_EXCHANGE_URL"], app.config["MARKET_EXCHANGE_WS"])
+            )
         else:
             raise RuntimeError(f"unknown MARKET_PROVIDER {name!r}")
-        app.extensions["market"] = CachedProvider(inner)
+        app.extensions["market"] = market
     return app.extensions["market"]
 
 

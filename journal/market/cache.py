@@ -15,9 +15,6 @@ class CachedProvider:
         self.inner = inner
 
     def candles(self, symbol: str, timeframe: str, start: float | None, limit: int) -> list[Candle]:
-        fresh = self.inner.candles(symbol, timeframe, start, limit) if self.live else None
-        if fresh is not None:
-            return fresh
         key = f"ohlc:{symbol}:{timeframe}"
         cache = get_redis()
         cached = [Candle(*json.loads(raw)) for raw in cache.zrangebyscore(key, start or "-inf", "+inf")]
@@ -33,13 +30,4 @@ class CachedProvider:
         return rows[-limit:] if start is None else rows[:limit]
 
     def price(self, symbol: str) -> float | None:
-        """The live price where the provider streams one (the exchange), else None."""
-        live_price = getattr(self.inner, "price", None)
-        return live_price(symbol) if live_price else None
-
-    @property
-    def live(self) -> bool:
-        """The simulated market computes any candle for free; only fetched data is cached."""
-        from journal.market.simulated import SimulatedProvider
-
-        return isinstance(self.inner, SimulatedProvider)
+        return self.inner.price(symbol)

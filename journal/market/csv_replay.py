@@ -40,3 +40,6 @@ class CsvProvider:
         if start is None:
             return rows[-limit:]
         return [c for c in rows if c.ts >= start][:limit]
+
+    def price(self, symbol: str) -> float | None:
+        return None  # no live feed: outcomes are decided on closed candles

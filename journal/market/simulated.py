@@ -92,3 +92,6 @@ class SimulatedProvider:
                 )
             )
         return out
+
+    def price(self, symbol: str) -> float | None:
+        return None  # no live feed: outcomes are decided on closed candles

@@ -1,6 +1,5 @@
 """/api/user: the caller's feed (their tier's signals), and their taken / journal state."""
 
-import uuid
 from datetime import UTC, datetime
 
 from flask import Blueprint, jsonify, request
@@ -12,6 +11,7 @@ from journal.errors import APIError, json_body, load
 from journal.extensions import db
 from journal.models import Signal, User, UserSignal
 from journal.schemas import JournalEntry, Page
+from journal.signal_views import find_signal
 
 bp = Blueprint("user", __name__, url_prefix="/api/user")
 
@@ -33,59 +33,44 @@ def list_signals():
     return jsonify({"signals": signals, "next_cursor": next_cursor, "stream_seq": position})
 
 
-def visible_signal(user: User, signal_id: str) -> Signal:
-    """A signal the user's tier receives, or 404 (never reveals other tiers' signals)."""
-    try:
-        sid = uuid.UUID(signal_id)
-    except ValueError:
-        raise APIError(404, "No such signal.") from None
-    signal = db.session.scalar(
-        db.select(Signal).where(
-            Signal.signal_id == sid,
-            Signal.risk_tier.in_(feed.received_tiers(user.risk_tier)),
-        )
-    )
-    if signal is None:
-        raise APIError(404, "No such signal.")
-    return signal
-
-
-def upsert_state(user: User, signal: Signal, **values: object) -> UserSignal:
+def upsert_state(user: User, signal: Signal, keep_first: bool = False, **values: object) -> dict:
+    """Write the caller's own state on a signal; with keep_first, values already set are kept."""
     stmt = insert(UserSignal).values(user_id=user.id, signal_id=signal.id, **values)
-    db.session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["user_id", "signal_id"],
-            set_={name: getattr(stmt.excluded, name) for name in values},
+    table = UserSignal.__table__.c
+    changes = {
+        name: db.func.coalesce(table[name], stmt.excluded[name]) if keep_first else stmt.excluded[name]
+        for name in values
+    }
+    state = db.session.scalar(
+        stmt.on_conflict_do_update(index_elements=["user_id", "signal_id"], set_=changes).returning(
+            UserSignal
         )
     )
     db.session.commit()
-    return state_of(user, signal)
+    return state
 
 
-def state_of(user: User, signal: Signal) -> UserSignal | None:
-    return db.session.scalar(
-        db.select(UserSignal).where(UserSignal.user_id == user.id, UserSignal.signal_id == signal.id)
-    )
+def answer(signal: Signal, state: UserSignal | None):
+    return jsonify({"signal": signal.to_dict(), "mine": state.to_dict() if state else None})
 
 
 @bp.get("/signals/<signal_id>")
 @role_required()
 def get_signal(signal_id: str):
     user = me()
-    signal = visible_signal(user, signal_id)
-    state = state_of(user, signal)
-    return jsonify({"signal": signal.to_dict(), "mine": state.to_dict() if state else None})
+    signal = find_signal(signal_id, user.risk_tier)
+    state = db.session.scalar(
+        db.select(UserSignal).where(UserSignal.user_id == user.id, UserSignal.signal_id == signal.id)
+    )
+    return answer(signal, state.to_dict() if state else None)
 
 
 @bp.post("/signals/<signal_id>/taken")
 @role_required()
 def mark_taken(signal_id: str):
     user = me()
-    signal = visible_signal(user, signal_id)
-    existing = state_of(user, signal)
-    first_taken = existing.taken_at if existing and existing.taken_at else datetime.now(UTC)
-    state = upsert_state(user, signal, taken_at=first_taken)
-    return jsonify({"signal": signal.to_dict(), "mine": state.to_dict()})
+    signal = find_signal(signal_id, user.risk_tier)
+    return answer(signal, upsert_state(user, signal, keep_first=True, taken_at=datetime.now(UTC)))
 
 
 @bp.post("/signals/<signal_id>/journal")
@@ -93,9 +78,8 @@ def mark_taken(signal_id: str):
 def add_to_journal(signal_id: str):
     data = load(JournalEntry(), json_body())
     user = me()
-    signal = visible_signal(user, signal_id)
-    state = upsert_state(user, signal, notes=data["notes"], journaled_at=datetime.now(UTC))
-    return jsonify({"signal": signal.to_dict(), "mine": state.to_dict()})
+    signal = find_signal(signal_id, user.risk_tier)
+    return answer(signal, upsert_state(user, signal, notes=data["notes"], journaled_at=datetime.now(UTC)))
 
 
 @bp.get("/journal")

@@ -1,4 +1,4 @@
-"""The web entry point: gevent monkey-patching first, then app = create_app()."""
+"""The web entry point: gevent monkey-patching first, then app = create_app(), then wait for its services."""
 
 from gevent import monkey
 
@@ -30,5 +30,7 @@ def gevent_wait(conn: psycopg2.extensions.connection, timeout: float | None = No
 psycopg2.extensions.set_wait_callback(gevent_wait)
 
 from journal import create_app  # noqa: E402
+from journal.startup import wait_for_services  # noqa: E402
 
-app = create_app()
+app = create_app({"PROCESS_KIND": "web"})
+wait_for_services(app)

@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from journal.config import check_production, role_url, settings
+from journal.config import check_production, database_urls, settings
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -11,19 +11,23 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     check_production(app.config)
-    if not app.config["DATABASE_URL"] or not app.config["REDIS_URL"]:
+    if not app.config["REDIS_URL"]:
         raise RuntimeError(
-            "DATABASE_URL and REDIS_URL are not set: start the stack with `journal run` "
-            "(embedded PostgreSQL and Redis) or set both."
+            "REDIS_URL is not set: start the stack with `journal run` (embedded PostgreSQL and Redis) "
+            "or set REDIS_URL and the database URLs."
         )
-    owner_url = app.config["DATABASE_URL"]
-    app.config.setdefault("SQLALCHEMY_DATABASE_URI", role_url(owner_url, app.config["DB_ROLE"]))
-    app.config.setdefault("SQLALCHEMY_BINDS", {"admin": role_url(owner_url, "admin")})
+    urls = database_urls(app.config)
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", urls.pop(app.config["DB_ROLE"]))
+    # Flask-SQLAlchemy applies SQLALCHEMY_ENGINE_OPTIONS to the default engine only; binds need them too.
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    app.config.setdefault("SQLALCHEMY_BINDS", {role: {"url": url, **options} for role, url in urls.items()})
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
 
-    from journal import auth, errors, sockets
+    from journal import errors, identity, openapi, socket_sessions, sockets
     from journal.extensions import celery_init_app, db, init_redis, limiter, socketio
+    from journal.fanout import FanoutRedisManager
     from journal.jsonio import DecimalJSONProvider
+    from journal.stream.pubsub import keep_canary
 
     app.json = DecimalJSONProvider(app)
     if app.config["TRUSTED_PROXIES"]:
@@ -33,21 +37,26 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     init_redis(app)
-    auth.init_app(app)
+    identity.init_app(app)
     limiter.init_app(app)
     errors.init_app(app)
 
-    from journal import account, admin, health, hub, pages, user
+    from journal import account, admin, health, hub, pages, prices, user
 
-    for module in (account, admin, health, hub, pages, user):
+    for module in (account, admin, health, hub, pages, prices, user):
         app.register_blueprint(module.bp)
+    openapi.init_app(app)
 
     socketio.init_app(
         app,
-        message_queue=app.config["REDIS_URL"],
+        client_manager=FanoutRedisManager(
+            app.config["REDIS_URL"], socket_sessions.SLOW_SOCKET, socket_sessions.SLOW_FAREWELL
+        ),
         cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"] or None,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
     )
     sockets.init_app(socketio)
+    if app.config.get("PROCESS_KIND") == "web":
+        socketio.start_background_task(keep_canary, socketio.server)
     celery_init_app(app)
     return app

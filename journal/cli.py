@@ -4,11 +4,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
 
+from journal.config import CELERY_WORKER_FLAGS
 from journal.embedded import ensure_services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,9 +49,9 @@ def migrate() -> None:
 @click.option("--plan", type=click.Choice(["free", "pro", "elite"]), default="free")
 def create_user_command(email: str, password: str, role: str, risk_tier: str, plan: str) -> None:
     """Create a user (admin or trader)."""
+    from journal.accounts import create_user, find_user
     from journal.errors import APIError, load
     from journal.schemas import NewUser
-    from journal.users import create_user, find_user
 
     app = role_app()
     with app.app_context():
@@ -71,8 +71,10 @@ def create_user_command(email: str, password: str, role: str, risk_tier: str, pl
 @main.command()
 def seed() -> None:
     """Create the demo accounts (idempotent) and print them."""
-    from journal.users import seed_demo
+    from journal.accounts import seed_demo
 
+    if os.environ.get("JOURNAL_ENV", "development") != "development":
+        raise click.UsageError("demo accounts are for development only (JOURNAL_ENV is not development)")
     with role_app().app_context():
         for email, password, role, tier in seed_demo():
             click.echo(f"  {role:5}  {email:22} password: {password:18} tier: {tier}")
@@ -87,8 +89,8 @@ def backtest(symbol: str, timeframe: str, count: int, min_confidence: int) -> No
     """Run the strategies over the configured market's history; print the outcomes as JSON."""
     import json
 
-    from journal.backtest import backtest as run_backtest
-    from journal.market import provider
+    from journal.engine.backtest import backtest as run_backtest
+    from journal.engine.market import provider
 
     with role_app().app_context():
         click.echo(json.dumps(run_backtest(provider(), symbol, timeframe, count, min_confidence), indent=2))
@@ -108,8 +110,13 @@ def verify() -> None:
     click.echo("ok: audit chain, statistics roll-up and outbox agree")
 
 
-def child_env() -> dict[str, str]:
-    return {**os.environ, **services()}
+def child_env(kind: str, urls: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a web, worker or beat process: its roles' database URLs, never the owner's."""
+    from journal.config import process_env
+
+    urls = urls or services()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_URL")}
+    return {**env, "REDIS_URL": urls["REDIS_URL"], **process_env(urls["DATABASE_URL"], kind)}
 
 
 def celery_args(kind: str) -> list[str]:
@@ -124,55 +131,119 @@ def celery_args(kind: str) -> list[str]:
         os.environ.get("CELERY_LOGLEVEL", "WARNING"),
     ]
     if kind == "worker":
-        return base + ["--concurrency", os.environ.get("CELERY_CONCURRENCY", "2")]
+        return base + ["--concurrency", os.environ.get("CELERY_CONCURRENCY", "2"), *CELERY_WORKER_FLAGS]
     return base + ["--schedule", str(ROOT / "celerybeat-schedule")]
 
 
 @main.command()
 def worker() -> None:
     """Run a Celery worker (as the worker database role)."""
-    os.execvpe(sys.executable, celery_args("worker"), child_env())
+    os.execvpe(sys.executable, celery_args("worker"), child_env("worker"))
 
 
 @main.command()
 def beat() -> None:
     """Run Celery beat (exactly one per deployment)."""
-    os.execvpe(sys.executable, celery_args("beat"), child_env())
+    os.execvpe(sys.executable, celery_args("beat"), child_env("beat"))
+
+
+def web_address() -> tuple[str, int | None]:
+    """Where gunicorn.conf.py binds the web process (no port for a Unix socket)."""
+    bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
+    host, _, port = bind.rpartition(":")
+    return host.strip("[]"), int(port) if port.isdigit() and not bind.startswith("unix:") else None
 
 
 @main.command()
-@click.pass_context
-def run(ctx: click.Context) -> None:
-    """Embedded services (unless configured), migrate, seed, then web + worker + beat until Ctrl-C."""
-    env = child_env()
-    ctx.invoke(migrate)
-    click.echo("demo accounts:")
-    ctx.invoke(seed)
-    gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
-    commands = {"web": gunicorn, "worker": celery_args("worker"), "beat": celery_args("beat")}
-    procs = {
-        name: subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
-        for name, cmd in commands.items()
+def run() -> None:
+    """Embedded services (unless configured), migrate, seed, then worker, beat and web, supervised:
+    a process that exits is restarted; Ctrl-C, SIGTERM or SIGHUP stop everything in order."""
+    from journal.supervisor import Supervisor, hold_instance, wait_for_free_port
+
+    instance = INSTANCE.resolve()
+    lock = hold_instance(instance)
+    host, port = web_address()
+    if port:
+        wait_for_free_port(host, port)
+    status = Supervisor().run(lambda supervisor: start_stack(supervisor, instance))
+    lock.close()
+    raise SystemExit(status)
+
+
+def start_stack(supervisor, instance: Path) -> None:
+    """The ordered start: PostgreSQL and Redis answering, migrations, demo accounts, worker, beat, web."""
+    from journal.config import env
+    from journal.migrate import migrate as apply
+    from journal.startup import Program, spawn_bound
+    from journal.supervisor import log
+
+    urls = {
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or supervise_postgres(supervisor, instance / "pgdata"),
+        "REDIS_URL": os.environ.get("REDIS_URL") or supervise_redis(supervisor, instance / "redis"),
     }
-    click.echo(f"web on http://127.0.0.1:{os.environ.get('PORT', '5000')}  (Ctrl-C stops all)")
-    stopping = False
+    os.environ.update(urls)  # for the seed step below, which runs as the owner like migrate
+    ran = supervisor.wait_until("migrations", lambda: apply(urls["DATABASE_URL"]))
+    log.info("migrations applied: %s", ", ".join(ran) if ran else "nothing new")
+    if env("JOURNAL_ENV", "development") == "development":
+        log.info("demo accounts:")
+        seed_args = [sys.executable, "-m", "journal.cli", "seed"]
+        supervisor.wait_until("demo accounts", lambda: check_exit(spawn_bound(seed_args, signal.SIGKILL)))
+    gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT)]
+    commands = {"worker": celery_args("worker"), "beat": celery_args("beat"), "web": gunicorn + ["wsgi:app"]}
+    # Stop: gunicorn's quick shutdown (sockets reconnect and catch up); beat releases its lock in
+    # Redis; the worker finishes its tasks. A death with the supervisor is SIGKILL: each is
+    # crash-safe (the outbox, idempotent acks_late tasks).
+    stops = {"worker": (signal.SIGTERM, 20), "beat": (signal.SIGTERM, 10), "web": (signal.SIGINT, 10)}
+    for kind, args in commands.items():
+        stop_signal, stop_seconds = stops[kind]
+        supervisor.start(
+            Program(kind, args, child_env(kind, urls), signal.SIGKILL, stop_signal, stop_seconds)
+        )
+    host, port = web_address()
+    log.info("web on http://%s:%s (Ctrl-C stops all)", host, port)
 
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    while not stopping and all(p.poll() is None for p in procs.values()):
-        time.sleep(0.5)
-    for name, proc in procs.items():
-        if proc.poll() is not None and not stopping:
-            click.echo(f"{name} exited with {proc.returncode}; stopping the others", err=True)
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in procs.values():
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    click.echo("stopped")
+def check_exit(proc: subprocess.Popen) -> None:
+    if proc.wait() != 0:
+        raise RuntimeError(f"exited with {proc.returncode}")
+
+
+def supervise_postgres(supervisor, datadir: Path) -> str:
+    """The embedded PostgreSQL as a supervised child; its owner URL once it answers."""
+    import psycopg2
+
+    from journal import embedded
+    from journal.supervisor import log
+
+    stray = embedded.stop_stray_postgres(datadir)
+    if stray:
+        log.warning("stopped a PostgreSQL left running on %s (pid %d)", datadir, stray)
+    embedded.init_postgres(datadir)
+    sockets = embedded.socket_dir(datadir)
+    supervisor.start(embedded.postgres_program(datadir, sockets))
+    maintenance = embedded.postgres_url(sockets, "postgres")
+    supervisor.wait_until("PostgreSQL", lambda: psycopg2.connect(maintenance, connect_timeout=2).close())
+    supervisor.wait_until("the journal database", lambda: embedded.create_database(maintenance, "journal"))
+    return embedded.postgres_url(sockets, "journal")
+
+
+def supervise_redis(supervisor, datadir: Path) -> str:
+    """The embedded Redis as a supervised child, on one port across restarts; its URL once it answers."""
+    import redis
+
+    from journal import embedded
+    from journal.supervisor import log
+
+    stray = embedded.stop_stray_redis(datadir)
+    if stray:
+        log.warning("shut down a Redis left running on %s (%s)", datadir, stray)
+    port = embedded.free_port()  # kept for every restart: the other processes hold this URL
+    url = embedded.redis_url(port)
+    supervisor.start(embedded.redis_program(datadir, port))
+    supervisor.wait_until("Redis", redis.Redis.from_url(url, socket_timeout=2).ping)
+    (datadir / "url").write_text(url)  # one-off commands join this Redis through it
+    return url
+
+
+if __name__ == "__main__":
+    main()

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from sqlalchemy.engine import make_url
 
+from journal.stream import events
+
 PLACEHOLDER = "dev-only-placeholder-secret-change-me"
-TIERS = ("low", "medium", "high")
 ROLES = {
     "app": ("trading_app_user", "DB_APP_PASSWORD"),
     "worker": ("trading_worker_user", "DB_WORKER_PASSWORD"),
@@ -40,6 +41,44 @@ def role_url(owner_url: str, role: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+# Worker options: gossip, mingle and the event heartbeat are broadcasts over the broker that this
+# hub does not use, and on a Redis restart their channels' clean-up fails inside kombu (the
+# consumer logged AttributeError: 'NoneType' object has no attribute 'hostname').
+CELERY_WORKER_FLAGS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
+
+# The database roles each kind of process connects as; the first is its default connection.
+PROCESS_ROLES = {"web": ("app", "admin"), "worker": ("worker",), "beat": ("worker",), "admin": ("admin",)}
+
+
+def role_url_var(role: str) -> str:
+    return f"DATABASE_URL_{role.upper()}"
+
+
+def process_env(owner_url: str, kind: str) -> dict[str, str]:
+    """The database settings of one kind of process: its roles' URLs, never the owner's."""
+    roles = PROCESS_ROLES[kind]
+    urls = {role_url_var(role): role_url(owner_url, role) for role in roles}
+    return {**urls, "JOURNAL_DB_ROLE": roles[0]}
+
+
+def database_urls(config: dict) -> dict[str, str]:
+    """role -> URL for the roles this process uses (DB_ROLE first, then the admin bind of the web role).
+
+    Each comes from DATABASE_URL_<ROLE>; in development a missing one is derived from the owner's
+    DATABASE_URL (tests and one-off commands), in production it must be given.
+    """
+    wanted = PROCESS_ROLES["web"] if config["DB_ROLE"] == "app" else (config["DB_ROLE"],)
+    urls = {}
+    for role in wanted:
+        url = config.get(role_url_var(role))
+        if not url and config.get("DATABASE_URL") and config.get("ENV") != "production":
+            url = role_url(config["DATABASE_URL"], role)
+        if not url:
+            raise RuntimeError(f"{role_url_var(role)} is not set (the {ROLES[role][0]} connection)")
+        urls[role] = make_url(url).set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+    return urls
+
+
 DEFAULT_SYMBOLS = (
     "BTCUSDT,ETHUSDT,BNBUSDT,SOLUSDT,XRPUSDT,ADAUSDT,DOGEUSDT,AVAXUSDT,DOTUSDT,LINKUSDT,"
     "MATICUSDT,LTCUSDT,TRXUSDT,ATOMUSDT,UNIUSDT,XLMUSDT,ETCUSDT,FILUSDT,APTUSDT,NEARUSDT,"
@@ -57,8 +96,16 @@ def settings() -> dict:
         "JWT_SECRET_KEY": env("JWT_SECRET_KEY", PLACEHOLDER),
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_SECONDS", 900)),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(seconds=env_int("JWT_REFRESH_TOKEN_SECONDS", 2592000)),
+        # A session (a login) ends after this, however often its refresh token was rotated.
+        "JWT_SESSION_SECONDS": env_int("JWT_SESSION_SECONDS", 2592000),
+        # werkzeug's scrypt; the README records its measured cost. Checks run off the event loop,
+        # at most PASSWORD_HASH_CONCURRENCY at a time, waiting at most PASSWORD_HASH_WAIT_SECONDS.
+        "PASSWORD_HASH_METHOD": env("PASSWORD_HASH_METHOD", "scrypt:32768:8:1"),
+        "PASSWORD_HASH_CONCURRENCY": env_int("PASSWORD_HASH_CONCURRENCY", 2),
+        "PASSWORD_HASH_WAIT_SECONDS": float(env("PASSWORD_HASH_WAIT_SECONDS", "5")),
         "JWT_TOKEN_LOCATION": ["headers"],
         "DATABASE_URL": env("DATABASE_URL"),
+        **{role_url_var(role): env(role_url_var(role)) for role in ROLES},
         "REDIS_URL": env("REDIS_URL"),
         "DB_ROLE": env("JOURNAL_DB_ROLE", "app"),
         "SOCKETIO_CORS_ALLOWED_ORIGINS": env_list("SOCKETIO_CORS_ALLOWED_ORIGINS"),
@@ -69,10 +116,21 @@ def settings() -> dict:
         "PAGE_SIZE_DEFAULT": 50,
         "PAGE_SIZE_MAX": 200,
         "REPLAY_BATCH": 500,
+        "RATELIMIT_LOGIN_ADDRESS": env("RATELIMIT_LOGIN_ADDRESS", "20 per minute"),
         "RATELIMIT_LOGIN": env("RATELIMIT_LOGIN", "10 per minute"),
         "RATELIMIT_WRITE": env("RATELIMIT_WRITE", "600 per minute"),
         "RATELIMIT_ENABLED": env("RATELIMIT_ENABLED", "1") == "1",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # While Redis is down the limits are not counted (fail open) rather than failing requests;
+        # whatever else needs Redis answers 503 with Retry-After (journal/errors.py).
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # API-key requests a user may make per day, by plan (None: unlimited); see journal/quotas.py.
+        "PLAN_DAILY_REQUESTS": {
+            "free": env_int("PLAN_FREE_DAILY_REQUESTS", 100),
+            "pro": env_int("PLAN_PRO_DAILY_REQUESTS", 10_000),
+            "elite": None,
+        },
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
         # Behind a reverse proxy: how many proxies to trust for X-Forwarded-For/-Proto (0: none).
         "TRUSTED_PROXIES": env_int("TRUSTED_PROXIES", 0),
         # Market data and the 24/7 engine.
@@ -102,21 +160,21 @@ def celery_settings() -> dict:
         "task_soft_time_limit": 50,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {"visibility_timeout": 300},
-        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "beat_scheduler": "journal.beat:ResilientRedBeatScheduler",
         "redbeat_redis_url": env("REDIS_URL"),
         "redbeat_lock_timeout": 10,
         "beat_max_loop_interval": 1,
         "beat_schedule": {
-            "relay-sweep": {"task": "journal.relay_outbox", "schedule": 2.0, **every},
-            "flush-receipts": {"task": "journal.flush_receipts", "schedule": 1.0, **every},
-            "push-stats": {"task": "journal.push_stats", "schedule": 1.0, "options": {"expires": 2}},
+            "relay-sweep": {"task": events.RELAY_OUTBOX, "schedule": 2.0, **every},
+            "flush-receipts": {"task": events.FLUSH_RECEIPTS, "schedule": 1.0, **every},
+            "push-stats": {"task": events.PUSH_STATS, "schedule": 1.0, "options": {"expires": 2}},
             "generate-signals": {
-                "task": "journal.generate_signals",
+                "task": events.GENERATE_SIGNALS,
                 "schedule": float(env("GENERATION_SECONDS", "30")),
                 **every,
             },
             "check-outcomes": {
-                "task": "journal.check_outcomes",
+                "task": events.CHECK_OUTCOMES,
                 "schedule": float(env("OUTCOME_SECONDS", "5")),
                 **every,
             },
@@ -124,21 +182,31 @@ def celery_settings() -> dict:
     }
 
 
+MIN_SECRET_BYTES = 32
+
+
 def check_production(config: dict) -> None:
-    """Refuse to start in production with a missing or placeholder secret."""
+    """Refuse to start in production with a weak or placeholder secret, or with more credentials
+    than the process needs (a web or worker process never sees the owner's DATABASE_URL)."""
     if config.get("ENV") != "production":
         return
     bad = [
-        name
+        f"{name} (at least {MIN_SECRET_BYTES} bytes, not the placeholder)"
         for name in ("SECRET_KEY", "JWT_SECRET_KEY")
-        if not config.get(name) or config[name] == PLACEHOLDER or len(config[name]) < 16
+        if not config.get(name)
+        or config[name] == PLACEHOLDER
+        or len(config[name].encode()) < MIN_SECRET_BYTES
     ]
-    bad += [var for _, var in ROLES.values() if env(var, PLACEHOLDER) == PLACEHOLDER]
-    if not config.get("DATABASE_URL"):
-        bad.append("DATABASE_URL")
+    roles = PROCESS_ROLES["web"] if config.get("DB_ROLE", "app") == "app" else (config["DB_ROLE"],)
+    for role in roles:
+        url = config.get(role_url_var(role))
+        if not url or make_url(url).password in (None, "", PLACEHOLDER):
+            bad.append(f"{role_url_var(role)} (with the role's own password)")
+    if config.get("PROCESS_KIND") in ("web", "worker") and config.get("DATABASE_URL"):
+        bad.append("DATABASE_URL must not be set for a web or worker process (the owner's credentials)")
     if not config.get("REDIS_URL"):
         bad.append("REDIS_URL")
     if bad:
         raise RuntimeError(
-            "refusing to start in production with missing or placeholder settings: " + ", ".join(bad)
+            "refusing to start in production with missing or placeholder settings: " + "; ".join(bad)
         )

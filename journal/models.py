@@ -20,6 +20,8 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(Text, server_default="user")
     risk_tier: Mapped[str] = mapped_column(Text, server_default="low")
     plan: Mapped[str] = mapped_column(Text, server_default="free")
+    disabled: Mapped[bool] = mapped_column(server_default=db.false())
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(server_default=db.text("NULL"))
     created_at: Mapped[datetime] = mapped_column(server_default=db.func.now())
 
     def to_dict(self) -> dict:
@@ -29,6 +31,7 @@ class User(db.Model):
             "role": self.role,
             "risk_tier": self.risk_tier,
             "plan": self.plan,
+            "disabled": self.disabled,
             "created_at": self.created_at.isoformat(),
         }
 
@@ -97,7 +100,7 @@ class UserSignal(db.Model):
     __tablename__ = "user_signals"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
-    signal_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("signals.id"))
+    signal_pk: Mapped[int] = mapped_column(BigInteger, ForeignKey("signals.id"))
     delivered_at: Mapped[datetime | None]
     taken_at: Mapped[datetime | None]
     journaled_at: Mapped[datetime | None]
@@ -110,24 +113,3 @@ class UserSignal(db.Model):
             "journaled_at": iso(self.journaled_at),
             "notes": self.notes,
         }
-
-
-class Outbox(db.Model):
-    __tablename__ = "outbox"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    signal_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("signals.id"))
-    created_at: Mapped[datetime] = mapped_column(server_default=db.func.now())
-    sequenced_at: Mapped[datetime | None]
-    rooms: Mapped[dict | None] = mapped_column(JSONB)
-    emitted_at: Mapped[datetime | None]
-
-
-class AuditLog(db.Model):
-    __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    actor_id: Mapped[int | None] = mapped_column(BigInteger)
-    action: Mapped[str] = mapped_column(Text)
-    entity: Mapped[str] = mapped_column(Text)
-    entity_id: Mapped[str] = mapped_column(Text)
-    detail: Mapped[dict] = mapped_column(JSONB, server_default="{}")
-    created_at: Mapped[datetime] = mapped_column(server_default=db.func.now())

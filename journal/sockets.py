@@ -1,57 +1,117 @@
-"""Socket.IO: authenticate in connect(auth), join rooms, send the snapshot or replay, take acks."""
+"""Socket.IO: authenticate in connect(auth), join rooms, then snapshot or replay; sync, ack, renew.
 
-from flask import current_app, request
-from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
+The connect handler does the least it can (the token checked locally and against its session and
+account in one Redis round trip, two rooms joined); the snapshot or the replay after the client's
+cursor follows right after the connection is acknowledged, in `signals:batch` frames of up to
+REPLAY_BATCH signals, sent only to that socket and paced by how fast it drains. One replay runs at
+a time per socket and `signals:sync` is rate limited per socket.
+"""
 
-from journal import feed, presence, receipts, stats
-from journal.auth import claims_of
-from journal.broadcast import tier_room, user_room
+from flask import Flask, current_app, request
+from flask_socketio import ConnectionRefusedError, SocketIO, join_room
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
+
+from journal import fanout, socket_sessions, stats
+from journal.accounts import cached_account
 from journal.errors import APIError
 from journal.extensions import db
-from journal.models import User
+from journal.identity import socket_claims
+from journal.stream import catchup, events, receipts
+from journal.stream.emit import tier_room, user_room
+from journal.stream.pubsub import ListeningManager
 
 SNAPSHOT_SIZE = 50
-PRESENCE_EVERY = 10
-# sid -> (user id, tier) for the sockets of this process.
-connected: dict[str, tuple[int, str]] = {}
-refresher: list = []
-
-
-def keep_presence(socketio: SocketIO) -> None:
-    """Once per process: refresh the presence of this process's users every few seconds."""
-    if refresher:
-        return
-    app = current_app._get_current_object()
-
-    def loop() -> None:
-        while True:
-            socketio.sleep(PRESENCE_EVERY)
-            with app.app_context():
-                presence.touch({user_id for user_id, _ in connected.values()})
-
-    refresher.append(socketio.start_background_task(loop))
+OUTAGES = (RedisError, OperationalError)
+SYNCS_PER_MINUTE = 12
+DRAINED_BELOW = 64  # packets queued for a socket before the next replay batch is sent
+DRAINED_BELOW_BYTES = 256 * 1024  # and bytes (a batch is one packet of up to REPLAY_BATCH signals)
 
 
 def parse_since(value: object) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         raise ConnectionRefusedError("since must be null or a non-negative integer")
     return value
 
 
-def replay(tier: str, since: int) -> int:
-    """Emit every signal of the tier after `since`, in seq order, to the requesting socket."""
-    batch = current_app.config["REPLAY_BATCH"]
-    sent = 0
-    while True:
-        signals = feed.after(tier, since, batch)
-        for signal in signals:
-            emit("signal:new", signal)
-        sent += len(signals)
-        if len(signals) < batch:
-            return sent
-        since = signals[-1]["seq"]
+def send_to(socketio: SocketIO, sid: str, event: str, data: dict) -> None:
+    """To this process's own socket only: nothing goes through Redis to the other web processes."""
+    socketio.emit(event, data, to=sid, ignore_queue=True)
+
+
+def wait_drained(socketio: SocketIO, sid: str) -> bool:
+    """Pace a replay by the client: wait while much waits to be written to it; False once it is gone."""
+    while sid in socket_sessions.sessions:
+        waiting = fanout.pending(socketio.server, sid)
+        if waiting is None:
+            return False
+        if waiting.packets < DRAINED_BELOW and waiting.bytes < DRAINED_BELOW_BYTES:
+            return True
+        socketio.sleep(0.01)
+    return False
+
+
+def replay(socketio: SocketIO, sid: str, since: int) -> int:
+    """Every signal of the socket's tier after `since`, in seq order, in batches; returns how many.
+
+    The tier is the one the database holds now (the cached account record), not the one the socket
+    connected with.
+    """
+    session = socket_sessions.sessions.get(sid)
+    if session is None:
+        return 0
+    account = cached_account(session.user_id)
+    if account is None:
+        return 0
+    batch, sent = current_app.config["REPLAY_BATCH"], 0
+    try:
+        while wait_drained(socketio, sid):
+            signals = catchup.after(account.risk_tier, since, batch)
+            db.session.commit()  # no transaction held open while the client drains
+            if signals:
+                send_to(socketio, sid, events.SIGNALS_BATCH, {"signals": signals})
+                sent += len(signals)
+                since = signals[-1]["seq"]
+            if len(signals) < batch:
+                break
+    finally:
+        db.session.remove()
+    return sent
+
+
+def greet(socketio: SocketIO, app: Flask, sid: str, since: int | None) -> None:
+    """After the connection is acknowledged: statistics, then the snapshot or the replay."""
+    with app.app_context():
+        send_to(socketio, sid, events.STATS_INITIAL, stats.summary())
+        session = socket_sessions.sessions.get(sid)
+        if session is None:
+            return
+        if since is None:
+            signals, position = catchup.page(session.tier, session.user_id, None, SNAPSHOT_SIZE)
+            db.session.remove()
+            send_to(socketio, sid, events.SIGNALS_INITIAL, {"signals": signals, "seq": position})
+            return
+        if up_to_date(socketio, session, since):
+            return  # nothing missed that this process knows of; anything newer arrives live
+        session.replaying = True
+        try:
+            replay(socketio, sid, since)
+        finally:
+            session.replaying = False
+
+
+def up_to_date(socketio: SocketIO, session: socket_sessions.SocketSession, since: int) -> bool:
+    """Whether `since` is at or past the last position this process heard for the socket's tier
+    room (a reconnect storm of clients that missed nothing costs no catch-up query)."""
+    listener = socketio.server.manager
+    if not isinstance(listener, ListeningManager):
+        return False
+    try:
+        return since >= listener.room_position(tier_room(session.tier), catchup.room_positions)
+    finally:
+        db.session.remove()
 
 
 def init_app(socketio: SocketIO) -> None:
@@ -62,48 +122,62 @@ def init_app(socketio: SocketIO) -> None:
         if not isinstance(token, str):
             raise ConnectionRefusedError("auth.token is required")
         try:
-            claims = claims_of(token)
+            claims, account = socket_claims(token)
         except APIError as err:
             raise ConnectionRefusedError(err.message) from None
+        except OUTAGES:  # the client retries with backoff, as after any refused connection
+            raise ConnectionRefusedError("briefly unavailable; retry") from None
         since = parse_since(auth.get("since"))
-        user = db.session.get(User, int(claims["sub"]))
-        if user is None:
-            raise ConnectionRefusedError("unknown user")
-        connected[request.sid] = (user.id, user.risk_tier)
-        presence.touch({user.id})
-        keep_presence(socketio)
-        join_room(tier_room(user.risk_tier))
-        join_room(user_room(user.id))
-        emit("stats:initial", stats.summary())
-        if since is None:
-            signals, position = feed.page(user.risk_tier, user.id, None, SNAPSHOT_SIZE)
-            emit("signals:initial", {"signals": signals, "seq": position})
-        else:
-            replay(user.risk_tier, since)
+        app = current_app._get_current_object()
+        socket_sessions.watch(socketio, app)
+        socket_sessions.open_session(request.sid, claims, account)
+        join_room(tier_room(account.risk_tier))
+        join_room(user_room(account.id))
+        socketio.start_background_task(greet, socketio, app, request.sid, since)
 
     @socketio.on("disconnect")
     def on_disconnect(*_: object) -> None:
-        user_id, _ = connected.pop(request.sid, (None, None))
-        if user_id is not None and all(uid != user_id for uid, _ in connected.values()):
-            presence.leave(user_id)
+        socket_sessions.close_session(request.sid)
 
-    @socketio.on("signals:sync")
+    @socketio.on(events.SIGNALS_SYNC)
     def on_sync(data: dict | None = None) -> dict:
         """Replay after the client's cursor (used when it sees a gap in `prev`)."""
-        user_id, tier = connected.get(request.sid, (None, None))
+        session = socket_sessions.sessions.get(request.sid)
         since = data.get("since") if isinstance(data, dict) else None
-        if user_id is None:
+        if session is None:
             return {"error": "not connected"}
-        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+        if isinstance(since, bool) or not isinstance(since, int) or not 0 <= since < 2**63:
             return {"error": "since must be a non-negative integer"}
-        return {"sent": replay(tier, since)}
+        if session.replaying:
+            return {"error": "a replay is already running for this socket", "retry": True}
+        if not socket_sessions.allow_sync(session, SYNCS_PER_MINUTE):
+            return {"error": f"at most {SYNCS_PER_MINUTE} syncs a minute", "retry": True}
+        session.replaying = True
+        try:
+            return {"sent": replay(socketio, request.sid, since)}
+        finally:
+            session.replaying = False
 
-    @socketio.on("signal:ack")
+    @socketio.on(events.SIGNAL_ACK)
     def on_ack(data: dict | None = None) -> dict:
-        user_id, _ = connected.get(request.sid, (None, None))
+        session = socket_sessions.sessions.get(request.sid)
         ids = data.get("ids") if isinstance(data, dict) else None
-        if user_id is None:
+        if session is None:
             return {"error": "not connected"}
         if not isinstance(ids, list):
             return {"error": "ids must be a list of signal ids"}
-        return {"queued": receipts.record(user_id, ids)}
+        return {"queued": receipts.record(session.user_id, ids)}
+
+    @socketio.on(events.AUTH_RENEW)
+    def on_renew(data: dict | None = None) -> dict:
+        """A fresh access token for this socket (after a refresh), so it outlives the old one."""
+        token = data.get("token") if isinstance(data, dict) else None
+        if not isinstance(token, str):
+            return {"error": "token is required"}
+        try:
+            claims, account = socket_claims(token)
+        except APIError as err:
+            return {"error": err.message}
+        if not socket_sessions.renew(socketio, request.sid, claims, account):
+            return {"error": "not this socket's user"}
+        return {"ok": True, "expires_at": claims["exp"]}

@@ -5,23 +5,17 @@ import time
 
 from sqlalchemy import text
 
-from journal import feed, presence
+from journal.domain import OUTCOME_COLUMNS
 from journal.extensions import db, get_redis
+from journal.stream import catchup, presence
 
 CACHE_KEY = "stats:summary"
 PUSHED_KEY = "stats:last_pushed"
 CACHE_SECONDS = 1
 STARTED_KEY = "hub:running_since"
-OUTCOMES = {
-    "wins": "WIN",
-    "losses": "LOSS",
-    "expired": "EXPIRED",
-    "ambiguous": "AMBIGUOUS",
-    "data_gap": "DATA_GAP",
-}
-COUNTS = "sum(total) AS total, " + ", ".join(f"sum({name}) AS {name}" for name in OUTCOMES)
+COUNTS = "sum(total) AS total, " + ", ".join(f"sum({name}) AS {name}" for name in OUTCOME_COLUMNS)
 WINDOW_COUNTS = "count(*) AS total, " + ", ".join(
-    f"count(*) FILTER (WHERE outcome = '{value}') AS {name}" for name, value in OUTCOMES.items()
+    f"count(*) FILTER (WHERE outcome = '{value}') AS {name}" for name, value in OUTCOME_COLUMNS.items()
 )
 DIMENSIONS = {
     "by_tier": "risk_tier",
@@ -33,14 +27,15 @@ DIMENSIONS = {
 
 def rates(row: dict) -> dict:
     data = {key: int(value or 0) for key, value in row.items()}
-    decided = data["wins"] + data["losses"]
+    decided = data["wins"] + data["losses"]  # NOT_FILLED, EXPIRED, ... are no decided trade
     data["win_rate"] = round(100 * data["wins"] / decided, 2) if decided else None
     return data
 
 
 def breakdown(column: str) -> dict:
     rows = db.session.execute(
-        text(f"SELECT {column} AS key, {COUNTS} FROM signal_stats GROUP BY {column} ORDER BY {column}")
+        # the names interpolated are this module's constants (DIMENSIONS, COUNTS, WINDOW_COUNTS)
+        text(f"SELECT {column} AS key, {COUNTS} FROM signal_stats GROUP BY {column} ORDER BY {column}")  # nosec B608
     ).mappings()
     out = {}
     for row in rows:
@@ -51,7 +46,8 @@ def breakdown(column: str) -> dict:
 
 
 def compute() -> dict:
-    data = rates(dict(db.session.execute(text(f"SELECT {COUNTS} FROM signal_stats")).mappings().one()))
+    totals = text(f"SELECT {COUNTS} FROM signal_stats")  # nosec B608
+    data = rates(dict(db.session.execute(totals).mappings().one()))
     data["today"] = int(
         db.session.scalar(
             text(
@@ -63,9 +59,9 @@ def compute() -> dict:
     data["active"] = db.session.scalar(
         text("SELECT count(*) FROM signals WHERE outcome IS NULL AND status = 'active'")
     )
-    data["seq"] = feed.current_seq()
+    data["seq"] = catchup.current_seq()
     window = db.session.execute(
-        text(f"SELECT {WINDOW_COUNTS} FROM signals WHERE created_at >= now() - interval '24 hours'")
+        text(f"SELECT {WINDOW_COUNTS} FROM signals WHERE created_at >= now() - interval '24 hours'")  # nosec B608
     ).mappings()
     data["last_24h"] = rates(dict(window.one()))
     for name, column in DIMENSIONS.items():

@@ -1,7 +1,9 @@
-"""Consistency checks for operators: the audit chain, the statistics roll-up, the outbox."""
+"""Consistency checks for operators: the audit chain, the roll-up, the outbox, and the roles' limits."""
 
 from sqlalchemy import text
 
+from journal.config import ROLES
+from journal.domain import OUTCOME_COLUMNS
 from journal.extensions import db
 
 AUDIT = text(
@@ -12,13 +14,76 @@ AUDIT = text(
 )
 ROLLUP = text(
     "SELECT (SELECT coalesce(sum(total), 0) FROM signal_stats) AS rollup_total, "
-    "(SELECT count(*) FROM signals WHERE stream_seq IS NOT NULL) AS sequenced, "
-    "(SELECT coalesce(sum(wins + losses + expired + ambiguous + data_gap), 0) FROM signal_stats) "
-    "AS rollup_outcomes, (SELECT count(outcome) FROM signals) AS outcomes"
+    "(SELECT count(*) FROM signals WHERE stream_seq IS NOT NULL) AS sequenced"
+)
+# Each outcome column of the roll-up against a recount of the signals (the trigger counts every outcome).
+OUTCOME_ROLLUP = text(
+    "SELECT * FROM (SELECT "  # nosec B608
+    + ", ".join(f"coalesce(sum({name}), 0) AS {name}" for name in OUTCOME_COLUMNS)
+    + " FROM signal_stats) AS rollup, (SELECT "  # nosec B608
+    + ", ".join(f"count(*) FILTER (WHERE outcome = '{v}') AS {n}_stored" for n, v in OUTCOME_COLUMNS.items())
+    + " FROM signals) AS recount"
 )
 OUTBOX = text(
-    "SELECT count(*) FROM outbox WHERE emitted_at IS NULL AND created_at < now() - interval '1 minute'"
+    "SELECT count(*) FILTER (WHERE failed_at IS NULL) AS stuck, "
+    "array_agg(id ORDER BY id) FILTER (WHERE failed_at IS NOT NULL) AS set_aside FROM outbox "
+    "WHERE emitted_at IS NULL AND (failed_at IS NOT NULL OR created_at < now() - interval '1 minute')"
 )
+UNCHAINED = text(
+    "SELECT count(*) FROM audit_log WHERE chain_pos IS NULL AND created_at < now() - interval '1 minute'"
+)
+
+
+APP_ROLES = [user for user, _ in ROLES.values()]
+# Columns no application role may set when it inserts a signal (the relay and outcomes set them later).
+SIGNAL_COLUMNS_NOT_INSERTED = (
+    "id",
+    "signal_id",
+    "stream_seq",
+    "status",
+    "outcome",
+    "outcome_price",
+    "outcome_at",
+    "created_at",
+)
+DEFINERS_WITHOUT_PG_TEMP_LAST = text(
+    "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+    "WHERE n.nspname = 'public' AND p.prosecdef AND NOT EXISTS ("
+    "  SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c ~ '^search_path=.*pg_temp\\s*$') "
+    "ORDER BY 1"
+)
+ROLE_EXCESS = text(
+    "SELECT r.rolname, 'is superuser or may create roles/databases or bypass RLS' FROM pg_roles r "
+    "WHERE r.rolname = ANY(:roles) AND (r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolbypassrls) "
+    "UNION ALL SELECT r, 'may create temporary objects' FROM unnest(CAST(:roles AS text[])) r "
+    "WHERE has_database_privilege(r, current_database(), 'TEMP') "
+    "UNION ALL SELECT r, 'may create objects in the database or schema public' "
+    "FROM unnest(CAST(:roles AS text[])) r "
+    "WHERE has_database_privilege(r, current_database(), 'CREATE') "
+    "OR has_schema_privilege(r, 'public', 'CREATE') "
+    "UNION ALL SELECT r, format('may %s %s', p, c.relname) FROM unnest(CAST(:roles AS text[])) r "
+    "CROSS JOIN (VALUES ('DELETE'), ('TRUNCATE')) v(p) JOIN pg_class c ON c.relkind IN ('r', 'p') "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' "
+    "WHERE has_table_privilege(r, c.oid, p) "
+    "UNION ALL SELECT r, format('may insert signals.%s', col) FROM unnest(CAST(:roles AS text[])) r "
+    "CROSS JOIN unnest(CAST(:columns AS text[])) col "
+    "WHERE has_column_privilege(r, 'public.signals', col, 'INSERT') "
+    "UNION ALL SELECT 'trading_app_user', 'may create or change users' "
+    "WHERE has_table_privilege('trading_app_user', 'public.users', 'INSERT') "
+    "OR has_any_column_privilege('trading_app_user', 'public.users', 'UPDATE') "
+    "ORDER BY 1, 2"
+)
+
+
+def privilege_problems() -> list[str]:
+    """Definer functions that search pg_temp before public, and grants beyond the roles' limits."""
+    problems = [
+        f"function {name}() is SECURITY DEFINER without pg_temp last in its search_path"
+        for (name,) in db.session.execute(DEFINERS_WITHOUT_PG_TEMP_LAST)
+    ]
+    rows = db.session.execute(ROLE_EXCESS, {"roles": APP_ROLES, "columns": list(SIGNAL_COLUMNS_NOT_INSERTED)})
+    problems += [f"role {role} {what}" for role, what in rows]
+    return problems
 
 
 def verify() -> list[str]:
@@ -32,9 +97,16 @@ def verify() -> list[str]:
     rollup = db.session.execute(ROLLUP).mappings().one()
     if rollup["rollup_total"] != rollup["sequenced"]:
         problems.append(f"signal_stats: total {rollup['rollup_total']} != {rollup['sequenced']} sequenced")
-    if rollup["rollup_outcomes"] != rollup["outcomes"]:
-        problems.append(f"signal_stats: {rollup['rollup_outcomes']} outcomes != {rollup['outcomes']} stored")
-    stuck = db.session.scalar(OUTBOX)
-    if stuck:
-        problems.append(f"outbox: {stuck} signals not emitted after a minute (is a worker running?)")
-    return problems
+    outcomes = db.session.execute(OUTCOME_ROLLUP).mappings().one()
+    for name in OUTCOME_COLUMNS:
+        if outcomes[name] != outcomes[f"{name}_stored"]:
+            problems.append(f"signal_stats: {name} {outcomes[name]} != {outcomes[f'{name}_stored']} stored")
+    outbox = db.session.execute(OUTBOX).one()
+    if outbox.stuck:
+        problems.append(f"outbox: {outbox.stuck} events not emitted after a minute (is a worker running?)")
+    if outbox.set_aside:
+        problems.append(f"outbox: events set aside because they cannot be encoded: {outbox.set_aside[:20]}")
+    unchained = db.session.scalar(UNCHAINED)
+    if unchained:
+        problems.append(f"audit_log: {unchained} rows not chained after a minute (is a worker running?)")
+    return problems + privilege_problems()

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from journal import create_app
+from journal.config import role_url
 from journal.embedded import create_database, free_port, start_postgres, start_redis
 from journal.migrate import migrate
 
@@ -51,8 +52,10 @@ def services(tmp_path_factory):
     drop_database(urls["DATABASE_URL"])
 
 
-def make_app(role: str):
-    return create_app({"DB_ROLE": role, "TESTING": True, "SOCKETIO_ASYNC_MODE": "threading"})
+def make_app(role: str, **config):
+    # Every in-process test logs in from 127.0.0.1; the address limit has its own test (test_security.py).
+    config.setdefault("RATELIMIT_LOGIN_ADDRESS", "100000 per minute")
+    return create_app({"DB_ROLE": role, "TESTING": True, "SOCKETIO_ASYNC_MODE": "threading", **config})
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +83,22 @@ def owner(services):
     conn.close()
 
 
+def role_conn(services, role: str):
+    """A connection as one application role (app, worker, admin), as the stack's processes connect."""
+    return psycopg2.connect(role_url(services["DATABASE_URL"], role).replace("+psycopg2", ""))
+
+
+def assert_refused(services, role: str, statement: str, params: tuple = ()) -> None:
+    """The role may not run the statement (permission denied); whatever it tried is rolled back."""
+    conn = role_conn(services, role)
+    try:
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege), conn.cursor() as cur:
+            cur.execute(statement, params)
+    finally:
+        conn.rollback()
+        conn.close()
+
+
 def count(conn, table: str) -> int:
     with conn.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM {table}")
@@ -91,7 +110,7 @@ def make_user(admin_app):
     """Create a user; returns (email, password, user dict)."""
 
     def factory(role: str = "user", tier: str = "low", plan: str = "free") -> dict:
-        from journal.users import create_user
+        from journal.accounts import create_user
 
         email = f"{role}-{tier}-{uuid.uuid4().hex[:10]}@example.com"
         password = "correct-horse-battery"
@@ -126,39 +145,23 @@ def bearer(make_user, login):
 @pytest.fixture
 def relay(worker_app):
     """Run the outbox relay once, as the worker role (the code a Celery worker runs)."""
-    from journal import outbox
+    from journal.stream.relay import relay as relay_once
 
     def run() -> int:
         with worker_app.app_context():
-            return outbox.relay()
+            return relay_once()
 
     return run
-
-
-def signal_body(**overrides) -> dict:
-    body = {
-        "symbol": "BTCUSDT",
-        "side": "buy",
-        "entry_price": "65000.5",
-        "stop_loss": "64000",
-        "take_profit": "67000",
-        "risk_tier": "low",
-        "confidence": 72,
-        "timeframe": "4h",
-        "payload": {"analysis": "breakout above range"},
-    }
-    body.update(overrides)
-    return body
 
 
 def launch_stack(worker_app, logdir, env: dict):
     """Worker, beat and one web process on a fresh port, after sequencing what earlier tests stored
     (so each test sees only its own signals)."""
-    from journal import outbox
-    from tests.stack import Stack
+    from journal.devstack import Stack
+    from journal.stream.relay import relay as relay_once
 
     with worker_app.app_context():
-        outbox.relay()
+        relay_once()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     stack = Stack(logdir, env)
     stack.start_worker()

@@ -1,85 +1,27 @@
-"""Real processes for end-to-end tests: gunicorn web processes, a Celery worker and beat."""
+"""An admin and users against a running stack (journal.devstack), and the check of what a client applied."""
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import requests
 
-from journal.stream_client import StreamClient
-from tests.conftest import signal_body
+from journal.devstack import signal_body
+from journal.stream.client import StreamClient
 
-ROOT = Path(__file__).resolve().parent.parent
 RECEIVES = {"low": {"low"}, "medium": {"low", "medium"}, "high": {"low", "medium", "high"}}
 TIERS = ("low", "medium", "high")
 
 
-class Stack:
-    def __init__(self, logdir: Path, env: dict | None = None) -> None:
-        self.logdir, self.env = logdir, env or {}
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.ports: dict[str, int] = {}
-
-    def spawn(self, name: str, args: list[str], extra_env: dict | None = None) -> None:
-        log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
-        env = {**os.environ, **self.env, **(extra_env or {})}
-        self.procs[name] = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def start_web(self, name: str, port: int) -> str:
-        self.ports[name] = port
-        gunicorn = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
-        self.spawn(name, gunicorn, {"PORT": str(port), "RATELIMIT_ENABLED": "0"})
-        url = f"http://127.0.0.1:{port}"
-        wait_http(url + "/healthz")
-        return url
-
-    def start_worker(self, name: str = "worker") -> None:
-        args = [sys.executable, "-m", "celery", "-A", "journal.worker", "worker", "-l", "INFO"]
-        self.spawn(name, args + ["--concurrency", "2", "-n", f"{name}@%h"])
-
-    def start_beat(self, name: str = "beat", schedule: Path | None = None) -> None:
-        schedule = schedule or self.logdir / f"{name}-schedule"
-        args = [sys.executable, "-m", "celery", "-A", "journal.worker", "beat", "-l", "INFO"]
-        self.spawn(name, args + ["--schedule", str(schedule)])
-
-    def kill(self, name: str) -> None:
-        """kill -9 the process and its children (gunicorn's worker, Celery's pool)."""
-        proc = self.procs.pop(name)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-    def restart_web(self, name: str) -> str:
-        return self.start_web(name, self.ports[name])
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-        self.procs.clear()
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
+def wait_until(predicate, timeout: float = 45, every: float = 0.25):
+    """The first truthy value of `predicate()` within `timeout` seconds (a hang guard), else its last."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer in {timeout}s")
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    return predicate()
 
 
 class Hub:
@@ -91,22 +33,46 @@ class Hub:
         admin = self.user("admin", "high")
         self.http.headers["Authorization"] = f"Bearer {admin['access_token']}"
         self.posted: dict[str, tuple[str, float]] = {}
+        self.settled: dict[str, str] = {}  # signal id -> the outcome recorded by hand
 
-    def user(self, role: str = "user", tier: str = "low") -> dict:
-        from journal.users import create_user
+    def user(self, role: str = "user", tier: str = "low", url: str | None = None) -> dict:
+        """A new account, logged in (on `url`, else this hub's web process): the login answer."""
+        from journal.accounts import create_user
 
         email, password = f"{role}-{tier}-{uuid.uuid4().hex[:10]}@example.com", "correct-horse-battery"
         with self.admin_app.app_context():
             create_user(email, password, role, tier)
-        resp = requests.post(self.url + "/api/auth/login", json={"email": email, "password": password})
-        return resp.json()
+        resp = requests.post(
+            (url or self.url) + "/api/auth/login", json={"email": email, "password": password}
+        )
+        return {**resp.json(), "password": password}
 
-    def post(self, tier: str | None = None) -> str:
+    def post(self, tier: str | None = None, **fields) -> str:
+        """Post a signal of `tier` (random by default); keyword arguments replace body fields."""
         tier = tier or random.choice(TIERS)
-        resp = self.http.post(self.url + "/api/admin/signals", json=signal_body(risk_tier=tier))
+        resp = self.http.post(self.url + "/api/admin/signals", json=signal_body(risk_tier=tier, **fields))
         assert resp.status_code == 201, resp.text
         self.posted[resp.json()["id"]] = (tier, time.time())
         return resp.json()["id"]
+
+    def settle(self, sid: str, outcome: str = "WIN", deadline: float = 30) -> None:
+        """Record an outcome by hand, retrying through restarts until it is stored (409: it was)."""
+        give_up = time.monotonic() + deadline
+        while True:
+            try:
+                resp = self.http.patch(
+                    f"{self.url}/api/hub/signals/{sid}/outcome", json={"outcome": outcome}, timeout=5
+                )
+                if resp.status_code in (200, 409):
+                    self.settled[sid] = outcome
+                    return
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < give_up, f"outcome of {sid} not stored within {deadline} s"
+            time.sleep(0.1)
+
+    def expected_outcomes(self, tier: str) -> set[str]:
+        return {sid for sid in self.settled if self.posted[sid][0] in RECEIVES[tier]}
 
     def expected(self, tier: str, ids=None) -> set[str]:
         ids = self.posted if ids is None else ids
@@ -119,6 +85,43 @@ class Hub:
         return resp.json()["stream_seq"]
 
     def client(self, tier: str, url: str | None = None, live_from_now: bool = True) -> StreamClient:
-        token = self.user("user", tier)["access_token"]
+        return self.client_of(self.user("user", tier, url), url, live_from_now)
+
+    def client_of(self, login: dict, url: str | None = None, live_from_now: bool = True) -> StreamClient:
+        """A stream client for a logged-in user (the answer of `user`); the login rides along as `.login`."""
+        token = login["access_token"]
         since = self.position(token) if live_from_now else None
-        return StreamClient(url or self.url, token, since=since).connect()
+        client = StreamClient(url or self.url, token, since=since)
+        client.login = login
+        return client.connect()
+
+    def patch_user(self, user_id: int, **changes) -> dict:
+        resp = self.http.patch(f"{self.url}/api/admin/users/{user_id}", json=changes)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+
+def assert_exact(client: StreamClient, expected: set[str]) -> None:
+    """The client applied exactly `expected`: none missing, none twice, in seq order."""
+    if not client.wait_for(expected):
+        missing = len(expected - {s["id"] for s in client.applied})
+        state = f"connected={client.sio.connected} ended={client.ended} pending={sorted(client.pending)[:5]}"
+        raise AssertionError(f"missing {missing} of {len(expected)}; cursor {client.last}; {state}")
+    time.sleep(0.3)  # anything extra would arrive now
+    ids = [s["id"] for s in client.applied]
+    assert len(ids) == len(set(ids)), "a signal was applied twice"
+    assert set(ids) == expected
+    seqs = [s["seq"] for s in client.applied]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+def assert_outcomes(client: StreamClient, expected: set[str], only: bool = True) -> None:
+    """The client got the outcomes of `expected` through its cursor, each once, in seq order; with
+    `only`, no others (a stack whose engine settles signals itself may send more)."""
+    got = lambda: {o["id"] for o in client.outcomes}  # noqa: E731
+    assert wait_until(lambda: expected <= got(), 30), f"missing outcomes {len(expected - got())}"
+    ids = [o["id"] for o in client.outcomes]
+    assert len(ids) == len(set(ids)), "an outcome was applied twice"
+    assert set(ids) == expected or not only
+    seqs = [o["seq"] for o in client.outcomes]
+    assert seqs == sorted(seqs)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.conftest import count, signal_body
+from journal.devstack import signal_body
+from tests.conftest import count
 
 BAD_INPUTS = [
     ("buy with stop above entry", {"stop_loss": "66000"}, "stop_loss"),

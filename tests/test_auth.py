@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from flask_jwt_extended import create_access_token
 
-from tests.conftest import signal_body
+from journal.devstack import signal_body
 
 
 def test_login_returns_tokens_and_user(login, make_user):

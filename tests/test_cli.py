@@ -2,6 +2,7 @@
 
 import uuid
 
+import pytest
 from click.testing import CliRunner
 
 from journal.cli import main
@@ -37,17 +38,40 @@ def test_backtest_command(services):
 
 
 def test_verify_finds_a_tampered_audit_row(services, owner, client, bearer, relay):
-    from tests.conftest import signal_body
+    from journal.devstack import signal_body
 
     client.post("/api/admin/signals", json=signal_body(), headers=bearer("admin", "high"))
     relay()
     result = CliRunner().invoke(main, ["verify"])
     assert result.exit_code == 0, result.output
-    with owner.cursor() as cur:  # only the owner could do this; the app roles cannot UPDATE audit_log
+    # Only a superuser could do this: the application roles cannot UPDATE audit_log, and a guard
+    # trigger refuses any change but filling in the chain; the forger switches the guard off first.
+    with owner.cursor() as cur:
+        cur.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_guard_row")
         cur.execute(
             "UPDATE audit_log SET action = 'signal.forged' WHERE id = (SELECT max(id) FROM audit_log)"
         )
-    result = CliRunner().invoke(main, ["verify"])
-    assert result.exit_code == 1 and "hash does not match" in result.output
-    with owner.cursor() as cur:
-        cur.execute("UPDATE audit_log SET action = 'signal.create' WHERE action = 'signal.forged'")
+    try:
+        result = CliRunner().invoke(main, ["verify"])
+        assert result.exit_code == 1 and "hash does not match" in result.output
+    finally:
+        with owner.cursor() as cur:
+            cur.execute("UPDATE audit_log SET action = 'signal.create' WHERE action = 'signal.forged'")
+            cur.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_guard_row")
+
+
+def test_audit_rows_cannot_be_rewritten_even_by_the_owner(services, owner, client, bearer, relay):
+    from psycopg2 import errors
+
+    from journal.devstack import signal_body
+
+    client.post("/api/admin/signals", json=signal_body(), headers=bearer("admin", "high"))
+    relay()
+    for statement in (
+        "UPDATE audit_log SET action = 'signal.forged' WHERE id = (SELECT max(id) FROM audit_log)",
+        "UPDATE audit_log SET hash = 'x' WHERE id = (SELECT max(id) FROM audit_log)",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ):
+        with pytest.raises(errors.InsufficientPrivilege), owner.cursor() as cur:
+            cur.execute(statement)

@@ -9,19 +9,8 @@ import pytest
 import requests
 
 from journal.embedded import free_port
-from journal.stream_client import StreamClient
 from tests.conftest import ARTIFACTS
-from tests.stack import TIERS
-
-
-def assert_exact(client: StreamClient, expected: set[str]) -> None:
-    assert client.wait_for(expected), f"missing {len(expected - {s['id'] for s in client.applied})}"
-    time.sleep(0.3)  # anything extra would arrive now
-    ids = [s["id"] for s in client.applied]
-    assert len(ids) == len(set(ids)), "a signal was applied twice"
-    assert set(ids) == expected
-    seqs = [s["seq"] for s in client.applied]
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+from tests.stack import TIERS, assert_exact
 
 
 def report(name: str, latencies: list[float]) -> str:
@@ -45,7 +34,7 @@ def test_each_tier_receives_exactly_its_set(hub, owner, capsys):
         cur.execute(
             "SELECT extract(epoch FROM o.sequenced_at - s.created_at), "
             "extract(epoch FROM o.emitted_at - o.sequenced_at) FROM outbox o "
-            "JOIN signals s ON s.id = o.signal_id WHERE s.signal_id::text = ANY(%s)",
+            "JOIN signals s ON s.id = o.signal_pk WHERE o.kind = 'signal' AND s.signal_id::text = ANY(%s)",
             (ids,),
         )
         rows = cur.fetchall()
@@ -162,7 +151,7 @@ def test_receipts_are_written_in_batches(hub, owner):
     while time.time() < deadline and delivered < 10:
         with owner.cursor() as cur:
             cur.execute(
-                "SELECT count(*) FROM user_signals us JOIN signals s ON s.id = us.signal_id "
+                "SELECT count(*) FROM user_signals us JOIN signals s ON s.id = us.signal_pk "
                 "WHERE s.signal_id::text = ANY(%s) AND us.delivered_at IS NOT NULL",
                 (ids,),
             )

@@ -5,8 +5,10 @@ import time
 import pytest
 import requests
 
-from journal.market.simulated import SimulatedProvider
-from tests.conftest import launch_stack, signal_body
+from journal.devstack import signal_body
+from journal.engine.market.simulated import SimulatedProvider
+from tests.conftest import launch_stack
+from tests.stack import wait_until
 
 ENGINE_ENV = {
     "GENERATION_SECONDS": "3",
@@ -25,16 +27,6 @@ def engine(services, worker_app, admin_app, tmp_path_factory):
     stack.hub = Hub(stack.url, admin_app)
     yield stack
     stack.stop()
-
-
-def wait_until(predicate, timeout: float = 45, every: float = 0.25):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    return predicate()
 
 
 def recount(owner) -> dict:

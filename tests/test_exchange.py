@@ -7,9 +7,9 @@ import time
 import pytest
 import requests
 
+from journal.devstack import ROOT, wait_http
 from journal.embedded import free_port
-from journal.market.exchange import ExchangeError, ExchangeProvider
-from tests.stack import ROOT, wait_http
+from journal.engine.market.exchange import ExchangeError, ExchangeProvider
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_stream_falls_back_to_polling_and_comes_back(replay):
 
 
 def test_ohlc_cache_means_a_restart_does_not_refetch_history(replay, worker_app):
-    from journal.market.cache import CachedProvider
+    from journal.engine.market.cache import CachedProvider
 
     control(replay, fail=[])
     with worker_app.app_context():

@@ -2,10 +2,10 @@
 
 import time
 
-from journal.market import TIMEFRAME_SECONDS
-from journal.market.csv_replay import CsvProvider
-from journal.market.simulated import BASE_PRICES, SimulatedProvider
-from journal.strategies import STRATEGIES, propose_all
+from journal.domain import TIMEFRAME_SECONDS
+from journal.engine.market.csv_replay import CsvProvider
+from journal.engine.market.simulated import BASE_PRICES, SimulatedProvider
+from journal.engine.strategies import STRATEGIES, propose_all
 
 
 def test_simulated_is_deterministic_and_well_formed():

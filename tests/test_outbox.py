@@ -3,19 +3,14 @@
 import threading
 import uuid
 
-import psycopg2
-
-from journal.config import role_url
+from tests.conftest import role_conn
 
 INSERT = (
     "WITH s AS (INSERT INTO signals (symbol, side, entry_price, stop_loss, take_profit, risk_tier, "
-    "dedup_key) VALUES ('BTCUSDT', 'buy', 100, 90, 120, %s, %s) RETURNING id) "
-    "INSERT INTO outbox (signal_id) SELECT id FROM s RETURNING signal_id"
+    "dedup_key) VALUES ('BTCUSDT', 'buy', 100, 90, 120, %s, %s) RETURNING id, risk_tier) "
+    "INSERT INTO outbox (signal_pk, kind, signal_tier) SELECT id, 'signal', risk_tier FROM s "
+    "RETURNING signal_pk"
 )
-
-
-def app_conn(services):
-    return psycopg2.connect(role_url(services["DATABASE_URL"], "app").replace("+psycopg2", ""))
 
 
 def insert(conn, tier: str = "low") -> int:
@@ -29,7 +24,7 @@ def test_out_of_order_commits_skip_nothing_with_seq_but_do_with_id(services, own
     with owner.cursor() as cur:
         cur.execute("SELECT coalesce(max(stream_seq), 0), coalesce(max(id), 0) FROM signals")
         seq_cursor, id_cursor = cur.fetchone()
-    slow, fast = app_conn(services), app_conn(services)
+    slow, fast = role_conn(services, "app"), role_conn(services, "app")
     older = insert(slow)  # takes the smaller id, commits last
     newer = insert(fast)
     fast.commit()
@@ -63,7 +58,7 @@ def test_out_of_order_commits_skip_nothing_with_seq_but_do_with_id(services, own
 
 def test_concurrent_relays_keep_one_gap_free_order(services, owner, relay):
     relay()
-    conn = app_conn(services)
+    conn = role_conn(services, "app")
     ids = [insert(conn, tier) for tier in ("low", "medium", "high") * 200]
     conn.commit()
     conn.close()
@@ -76,17 +71,14 @@ def test_concurrent_relays_keep_one_gap_free_order(services, owner, relay):
     with owner.cursor() as cur:
         cur.execute("SELECT id, stream_seq FROM signals WHERE id = ANY(%s) ORDER BY id", (ids,))
         rows = cur.fetchall()
-        cur.execute("SELECT max(stream_seq), count(stream_seq) FROM signals")
+        cur.execute("SELECT max(seq), count(seq) FROM outbox")
         top, total = cur.fetchone()
-        cur.execute(
-            "SELECT s.stream_seq, o.rooms FROM outbox o JOIN signals s ON s.id = o.signal_id "
-            "WHERE o.emitted_at IS NOT NULL ORDER BY s.stream_seq"
-        )
+        cur.execute("SELECT o.seq, o.rooms FROM outbox o WHERE o.emitted_at IS NOT NULL ORDER BY o.seq")
         plans = cur.fetchall()
     seqs = [seq for _, seq in rows]
     assert None not in seqs
     assert seqs == sorted(seqs)  # sequenced in commit-visible (here: id) order
-    assert top == total  # gap-free from 1
+    assert top == total  # gap-free from 1, signals and outcomes in one stream
     last: dict[str, int] = {}
     for seq, rooms in plans:  # every room's prev chain links without a hole
         for room, prev in rooms.items():

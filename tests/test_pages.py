@@ -123,3 +123,86 @@ def test_screenshots(browser, stack, hub, accounts):
             page.screenshot(path=ARTIFACTS / f"{who}-{name}.png")
             ctx.close()
     assert (ARTIFACTS / "trader-phone.png").stat().st_size > 10_000
+
+
+def test_admin_changes_a_users_tier_and_their_open_dashboard_follows(browser, stack, accounts, owner):
+    trader = accounts["trader"]
+    admin_ctx, admin = open_as(browser, stack.url, accounts["admin"])
+    user_ctx, user = open_as(browser, stack.url, trader)
+    expect(user.locator("#who")).to_contain_text("medium")
+    admin.fill("#user-filters input[name=email]", trader["email"])
+    admin.click("#user-filters button[type=submit]")
+    row = admin.locator(f'#user-table tr[data-id="{trader["id"]}"]')
+    expect(row).to_have_count(1)
+    row.locator("select[name=risk_tier]").select_option("high")
+    expect(admin.locator("#toast")).to_contain_text("risk_tier high")
+    expect(user.locator("#who")).to_contain_text("high", timeout=10000)  # reloaded with the new tier
+    expect(user.locator("#conn")).to_have_class("conn live", timeout=10000)
+    with owner.cursor() as cur:
+        cur.execute("SELECT risk_tier FROM users WHERE id = %s", (trader["id"],))
+        assert cur.fetchone()[0] == "high"
+    admin_ctx.close()
+    user_ctx.close()
+
+
+def test_dashboard_renews_its_token_on_the_open_socket_before_it_expires(browser, stack, hub, make_user):
+    from journal.embedded import free_port
+
+    short = stack.start_web("web-short-page", free_port(), {"JWT_ACCESS_TOKEN_SECONDS": "3"})
+    try:
+        ctx, page = open_as(browser, short, make_user("user", "low"))
+        page.evaluate(
+            """() => { window.connStates = [];
+                new MutationObserver(() => window.connStates.push(document.getElementById("conn").className))
+                  .observe(document.getElementById("conn"), { attributes: true }); }"""
+        )
+        page.wait_for_timeout(8000)  # more than two token lifetimes
+        sid = hub.post("low")
+        expect(page.locator(f'.signal[data-id="{sid}"]')).to_have_count(1, timeout=10000)
+        assert page.evaluate("window.connStates") == []  # never dropped: renewed over the socket
+        ctx.close()
+    finally:
+        stack.kill("web-short-page")
+
+
+def test_admin_form_retry_after_a_lost_answer_stores_one_signal(browser, stack, accounts, owner):
+    ctx, admin = open_as(browser, stack.url, accounts["admin"])
+    lost = []
+
+    def lose_first_answer(route):
+        if not lost:
+            lost.append(route.fetch())  # the server stores the signal; the answer never arrives
+            route.abort()
+        else:
+            route.continue_()
+
+    admin.route("**/api/admin/signals", lose_first_answer)
+    fill_signal(admin, "3111.75", "3000", "3300", "lost answer")
+    expect(admin.locator("#form-error")).to_contain_text("Network error")
+    admin.click("#signal-form button[type=submit]")  # the admin tries again
+    expect(admin.locator("#toast")).to_contain_text("Posted ETHUSDT buy")
+    assert lost and lost[0].status == 201
+    with owner.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM signals WHERE entry_price = 3111.75 "
+            "AND payload->>'analysis' = 'lost answer'"
+        )
+        assert cur.fetchone()[0] == 1
+    ctx.close()
+
+
+def test_trader_creates_uses_and_revokes_an_api_key_from_the_dashboard(browser, stack, accounts):
+    import requests
+
+    ctx, page = open_as(browser, stack.url, accounts["trader"])
+    expect(page.locator("#quota")).to_contain_text("API-key requests")
+    page.fill("#key-form input[name=name]", "spreadsheet")
+    page.click("#key-form button[type=submit]")
+    expect(page.locator("#new-key code")).to_contain_text("jk_", timeout=10000)
+    key = page.locator("#new-key code").inner_text()
+    auth = {"Authorization": f"ApiKey {key}"}
+    assert requests.get(stack.url + "/api/user/signals", headers=auth).status_code == 200
+    page.locator("#keys li", has_text="spreadsheet").locator(".revoke").click()
+    expect(page.locator("#keys li", has_text="spreadsheet")).to_contain_text("revoked")
+    assert requests.get(stack.url + "/api/user/signals", headers=auth).status_code == 401
+    ctx.close()

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import signal_body
+from journal.devstack import signal_body
 
 RECEIVES = {"low": {"low"}, "medium": {"low", "medium"}, "high": {"low", "medium", "high"}}
 

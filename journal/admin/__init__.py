@@ -1,40 +1,67 @@
 """/api/admin: post, list and archive signals (admin token)."""
 
-from flask import Blueprint, current_app, jsonify, request
+from uuid import UUID
 
-from journal.auth import current_user_id, role_required
-from journal.errors import load
+from flask import Blueprint, current_app, jsonify
+
+from journal import responses
+from journal.api_keys import SIGNALS_WRITE
 from journal.extensions import limiter
-from journal.schemas import AdminSignalFilter
-from journal.signal_views import find_signal, post_signal, signal_page
-from journal.signals import archive_signal
+from journal.identity import current_user_id, role_required
+from journal.key_routes import add_key_routes
+from journal.openapi import operation
+from journal.schemas import AdminSignalFilter, IdempotencyHeader, SignalCreate
+from journal.signal_api import find_signal, post_signal, signal_page
+from journal.stream.record import archive_signal
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
+add_key_routes(bp, SIGNALS_WRITE, role="admin")
 
 
 @bp.post("/signals")
 @role_required("admin")
 @limiter.limit(lambda: current_app.config["RATELIMIT_WRITE"])
-def create_signal():
-    return post_signal()
+@operation(
+    responses.Signal,
+    status=(201, 200),
+    auth="admin",
+    body=SignalCreate,
+    headers=IdempotencyHeader,
+    errors=(409, 429),
+)
+def create_signal(body: dict, headers: dict):
+    """Post a signal.
+
+    201 with the stored signal; 200 with the first one when its Idempotency-Key (or dedup_key) was
+    used before with the same values.
+    """
+    return post_signal(body, headers.get("key"))
 
 
 @bp.get("/signals")
 @role_required("admin")
-def list_signals():
-    args = load(AdminSignalFilter(), request.args.to_dict())
-    return signal_page(args, ("symbol", "side", "risk_tier", "status", "source"))
+@operation(responses.SignalPage, auth="admin", query=AdminSignalFilter)
+def list_signals(query: dict):
+    """Every signal, newest first, in keyset pages (pass next_cursor as cursor)."""
+    return signal_page(query, ("symbol", "side", "risk_tier", "status", "source"))
 
 
-@bp.get("/signals/<signal_id>")
+@bp.get("/signals/<uuid:signal_id>")
 @role_required("admin")
-def get_signal(signal_id: str):
+@operation(responses.Signal, auth="admin")
+def get_signal(signal_id: UUID):
+    """One signal."""
     return jsonify(find_signal(signal_id).to_dict())
 
 
-@bp.post("/signals/<signal_id>/archive")
+@bp.post("/signals/<uuid:signal_id>/archive")
 @role_required("admin")
-def archive(signal_id: str):
+@operation(responses.Signal, auth="admin")
+def archive(signal_id: UUID):
+    """Archive a signal (a status change; nothing is deleted)."""
     find_signal(signal_id)
-    archive_signal(signal_id, current_user_id())
+    archive_signal(str(signal_id), current_user_id())
     return jsonify(find_signal(signal_id).to_dict())
+
+
+from journal.admin import users  # noqa: E402, F401 - registers the /users routes on bp

@@ -1,21 +1,70 @@
-"""Liveness (/healthz), readiness of every part (/api/health) and the symbol universe (/api/symbols)."""
+"""Liveness (/healthz), readiness for a load balancer (/readyz), the parts' health (/api/health), symbols."""
 
 import time
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, g, jsonify
+from flask_jwt_extended import verify_jwt_in_request
 from sqlalchemy import text
 
-from journal.extensions import db, get_redis
-from journal.outbox import HEARTBEAT_KEY
+from journal import responses
+from journal.extensions import db, get_redis, socketio
+from journal.openapi import operation
+from journal.stream.pubsub import ListeningManager
+from journal.stream.relay import HEARTBEAT_KEY
 
 bp = Blueprint("health", __name__)
 WORKER_STALE_SECONDS = 15
 BACKLOG_STALE_SECONDS = 10
+READY_RELAY_LAG_SECONDS = 60  # an event waiting longer than this makes every web process unready
 
 
 @bp.get("/healthz")
+@operation(responses.Alive, auth=None)
 def healthz():
+    """Liveness: 200 while the process is up."""
     return jsonify({"status": "ok"})
+
+
+def listener() -> ListeningManager | None:
+    manager = getattr(socketio.server, "manager", None)
+    return manager if isinstance(manager, ListeningManager) and manager.canary_heard else None
+
+
+def deafness() -> float:
+    """How long this process has not heard its canary through the message queue, beyond the allowed."""
+    manager = listener()
+    return manager.deaf_for() if manager else 0.0
+
+
+@bp.get("/readyz")
+@operation(responses.Ready, status=(200, 503), auth=None)
+def readyz():
+    """Whether this web process can serve (for a load balancer).
+
+    503 naming each failing part: database, redis, message_queue (this process stopped hearing
+    Redis pub/sub, so its sockets would receive nothing), relay (an event waiting over 60 s).
+    """
+    failing = []
+    try:
+        lag = db.session.scalar(
+            text(
+                "SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox "
+                "WHERE emitted_at IS NULL AND failed_at IS NULL"
+            )
+        )
+        if lag > READY_RELAY_LAG_SECONDS:
+            failing.append("relay")
+    except Exception:  # a readiness probe reports, never raises
+        failing.append("database")
+    try:
+        get_redis().ping()
+    except Exception:
+        failing.append("redis")
+    if deafness() > 0:
+        failing.append("message_queue")
+    if failing:
+        return jsonify({"ready": False, "failing": failing}), 503
+    return jsonify({"ready": True})
 
 
 def check(probe) -> dict:
@@ -27,23 +76,37 @@ def check(probe) -> dict:
         return {"ok": False, "error": f"{type(err).__name__}: {err}"}
 
 
-def database() -> dict:
+def outbox_backlog() -> dict:
     row = db.session.execute(
         text(
-            "SELECT count(*) AS backlog, extract(epoch FROM now() - min(created_at)) AS oldest "
+            "SELECT count(*) FILTER (WHERE failed_at IS NULL) AS backlog, "
+            "extract(epoch FROM now() - min(created_at) FILTER (WHERE failed_at IS NULL)) AS oldest, "
+            "count(*) FILTER (WHERE failed_at IS NOT NULL) AS set_aside "
             "FROM outbox WHERE emitted_at IS NULL"
         )
     ).one()
     oldest = float(row.oldest or 0)
-    return {"outbox_backlog": row.backlog, "oldest_pending_seconds": round(oldest, 1)}
+    return {
+        "outbox_backlog": row.backlog,
+        "oldest_pending_seconds": round(oldest, 1),
+        "events_set_aside": row.set_aside,  # could not be encoded; see `journal verify`
+    }
 
 
-def redis() -> dict:
+def redis_ping() -> dict:
     get_redis().ping()
     return {}
 
 
-def worker() -> dict:
+def canary() -> dict:
+    deaf = deafness()
+    if deaf > 0:
+        raise RuntimeError(f"this web process has not heard Redis pub/sub for {deaf:.0f} s too long")
+    manager = listener()
+    return {"canary_heard_seconds_ago": round(time.time() - manager.canary_heard, 1)} if manager else {}
+
+
+def relay_heartbeat() -> dict:
     beat = get_redis().get(HEARTBEAT_KEY)
     age = time.time() - float(beat) if beat else None
     if age is None or age > WORKER_STALE_SECONDS:
@@ -51,18 +114,42 @@ def worker() -> dict:
     return {"last_relay_seconds_ago": round(age, 1)}
 
 
+def caller_is_admin() -> bool:
+    """Whether the request carries a live admin token (health details are for admins only)."""
+    try:
+        verify_jwt_in_request(optional=True)
+    except Exception:  # a bad token on a public route is simply anonymous
+        return False
+    account = g.get("account")
+    return account is not None and account.role == "admin"
+
+
 @bp.get("/api/health")
+@operation(responses.Health, status=(200, 503), auth=None)
 def health():
-    parts = {"database": check(database), "redis": check(redis), "worker": check(worker)}
+    """ok or degraded, for anyone (a load balancer); with an admin token, each part's details and errors.
+
+    503 when a part is degraded.
+    """
+    parts = {
+        "database": check(outbox_backlog),
+        "redis": check(redis_ping),
+        "worker": check(relay_heartbeat),
+        "message_queue": check(canary),
+    }
     db_part = parts["database"]
     if db_part["ok"] and db_part["oldest_pending_seconds"] > BACKLOG_STALE_SECONDS:
         db_part["ok"] = False
         db_part["error"] = "outbox rows waiting too long"
     healthy = all(part["ok"] for part in parts.values())
-    body = {"status": "ok" if healthy else "degraded", "parts": parts}
+    body = {"status": "ok" if healthy else "degraded"}
+    if caller_is_admin():
+        body["parts"] = parts
     return jsonify(body), 200 if healthy else 503
 
 
 @bp.get("/api/symbols")
+@operation(responses.Symbols, auth=None)
 def symbols():
+    """The configured symbol universe."""
     return jsonify({"symbols": list(current_app.config["SYMBOLS"])})

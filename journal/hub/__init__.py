@@ -1,73 +1,80 @@
 """/api/hub: hub-wide statistics, signal history for integrations, and manual settlement."""
 
 from datetime import UTC, datetime
+from uuid import UUID
 
-from flask import Blueprint, current_app, jsonify, request
-from marshmallow import fields, validate
+from flask import Blueprint, current_app, jsonify
 
-from journal import feed, stats
-from journal.auth import current_user_id, role_required
-from journal.errors import APIError, json_body, load
+from journal import responses, stats
+from journal.api_keys import READ, SIGNALS_WRITE
+from journal.engine.evaluate import Outcome
+from journal.engine.outcomes import record_outcome
+from journal.errors import APIError
 from journal.extensions import db, limiter
-from journal.models import Signal, User
-from journal.outcomes import Outcome, record_outcome
-from journal.schemas import Page, Price, StrictSchema
-from journal.signal_views import find_signal, post_signal, signal_page
+from journal.identity import current_account, role_required
+from journal.models import Signal
+from journal.openapi import operation
+from journal.quotas import metered
+from journal.schemas import HubFilter, IdempotencyHeader, Settlement, SignalCreate
+from journal.signal_api import find_signal, post_signal, signal_page
+from journal.stream import catchup
 
 bp = Blueprint("hub", __name__, url_prefix="/api/hub")
-RESULTS = ("WIN", "LOSS", "EXPIRED", "AMBIGUOUS", "DATA_GAP")
-
-
-class HubFilter(Page):
-    symbol = fields.String()
-    strategy = fields.String()
-    source = fields.String()
-    outcome = fields.String(validate=validate.OneOf((*RESULTS, "open")))
-
-
-class Settlement(StrictSchema):
-    outcome = fields.String(required=True, validate=validate.OneOf(RESULTS))
-    price = Price(load_default=None)
 
 
 @bp.get("/stats")
-@role_required()
+@metered
+@role_required(key_scope=READ)
+@operation(responses.HubStats, keys=READ)
 def hub_stats():
+    """Hub-wide statistics (also pushed as stats:update every second)."""
     return jsonify(stats.summary())
 
 
 @bp.get("/signals")
-@role_required()
-def list_signals():
+@metered
+@role_required(key_scope=READ)
+@operation(responses.SignalPage, query=HubFilter, keys=READ)
+def list_signals(query: dict):
     """Signal history, newest first; an admin sees all, a user the tiers they receive."""
-    args = load(HubFilter(), request.args.to_dict())
-    user = db.session.get(User, current_user_id())
+    user = current_account()
     conditions = []
     if user.role != "admin":
-        tiers = feed.received_tiers(user.risk_tier)
+        tiers = catchup.received_tiers(user.risk_tier)
         conditions += [Signal.risk_tier.in_(tiers), Signal.stream_seq.is_not(None)]
-    if args.get("outcome") == "open":
+    if query.get("outcome") == "open":
         conditions.append(Signal.outcome.is_(None))
-    elif "outcome" in args:
-        conditions.append(Signal.outcome == args["outcome"])
-    return signal_page(args, ("symbol", "strategy", "source"), *conditions)
+    elif "outcome" in query:
+        conditions.append(Signal.outcome == query["outcome"])
+    return signal_page(query, ("symbol", "strategy", "source"), *conditions)
 
 
 @bp.post("/signals")
-@role_required("admin")
+@metered
+@role_required("admin", key_scope=SIGNALS_WRITE)
 @limiter.limit(lambda: current_app.config["RATELIMIT_WRITE"])
-def create_signal():
-    return post_signal()
+@operation(
+    responses.Signal,
+    status=(201, 200),
+    auth="admin",
+    body=SignalCreate,
+    headers=IdempotencyHeader,
+    errors=(409, 429),
+    keys=SIGNALS_WRITE,
+)
+def create_signal(body: dict, headers: dict):
+    """Post a signal (as POST /api/admin/signals, for services: an admin's service key works here)."""
+    return post_signal(body, headers.get("key"))
 
 
-@bp.patch("/signals/<signal_id>/outcome")
+@bp.patch("/signals/<uuid:signal_id>/outcome")
 @role_required("admin")
-def settle(signal_id: str):
-    """Manual settlement by an admin, once; a settled signal answers 409."""
-    data = load(Settlement(), json_body())
+@operation(responses.Signal, auth="admin", body=Settlement, errors=(409,))
+def settle(signal_id: UUID, body: dict):
+    """Settle a signal by hand, once; a settled signal answers 409."""
     signal = find_signal(signal_id)
     outcome = Outcome(
-        data["outcome"], float(data["price"]) if data["price"] else None, datetime.now(UTC).timestamp()
+        body["outcome"], float(body["price"]) if body["price"] else None, datetime.now(UTC).timestamp()
     )
     settled = record_outcome(db.engines["admin"], signal.id, outcome)
     if settled is None:

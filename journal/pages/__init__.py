@@ -30,3 +30,5 @@ def page(name: str):
 
 for name in ("login", "admin", "dashboard", "journal"):
     bp.add_url_rule(f"/{name}", name, page(name))
+# The browsable API (Swagger UI on /api/openapi.json), under the same CSP as the dashboards.
+bp.add_url_rule("/api/docs", "api_docs", page("api_docs"))

@@ -9,6 +9,24 @@
   const select = document.getElementById("symbol");
   symbols.forEach((s) => select.append(new Option(s, s)));
 
+  // The chosen symbol's last price beside the entry field (click to use it), refreshed every few seconds.
+  const lastPrice = document.getElementById("last-price");
+  async function showLastPrice() {
+    const symbol = select.value;
+    const r = await api(`/api/market/${encodeURIComponent(symbol)}/last`);
+    if (select.value !== symbol) return; // the symbol changed while this was loading
+    lastPrice.hidden = !r.ok;
+    lastPrice.textContent = r.ok ? `last ${r.data.price}` : "";
+    lastPrice.dataset.price = r.ok ? r.data.price : "";
+    lastPrice.dataset.symbol = r.ok ? symbol : "";
+    lastPrice.title = r.ok ? `Use as entry (at ${new Date(r.data.at).toLocaleTimeString()})` : "";
+  }
+  lastPrice.addEventListener("click", () => {
+    form.entry_price.value = lastPrice.dataset.price;
+    form.dispatchEvent(new Event("input")); // a changed signal: a new Idempotency-Key
+  });
+  select.addEventListener("change", showLastPrice);
+
   function renderStats(s) {
     for (const node of document.querySelectorAll("[data-stat]")) {
       const v = s[node.dataset.stat];
@@ -21,7 +39,8 @@
     tr.replaceChildren(
       el("td", new Date(sig.created_at).toLocaleTimeString()), el("td", sig.symbol), el("td", sig.side, `side ${sig.side}`),
       el("td", sig.entry_price), el("td", sig.stop_loss), el("td", sig.take_profit), el("td", sig.risk_tier),
-      el("td", sig.confidence), el("td", sig.status), el("td", sig.outcome || ""),
+      el("td", sig.confidence), el("td", sig.status),
+      el("td", sig.outcome?.replace("_", " ") || "", sig.outcome ? `badge ${sig.outcome.toLowerCase()}` : ""),
     );
     const cell = el("td");
     if (sig.status === "active") {
@@ -47,16 +66,16 @@
   }
 
   async function loadHealth() {
-    const r = await fetch("/api/health");
-    const data = await r.json();
+    const data = (await api("/api/health")).data;
     const status = document.getElementById("health-status");
     status.textContent = data.status; status.className = `badge ${data.status}`;
-    document.getElementById("health-parts").replaceChildren(...Object.entries(data.parts).map(([name, part]) => {
+    document.getElementById("health-parts").replaceChildren(...Object.entries(data.parts || {}).map(([name, part]) => {
       const detail = part.ok ? Object.entries(part).filter(([k]) => k !== "ok").map(([k, v]) => `${k}: ${v}`).join(", ") : part.error;
       return el("li", `${part.ok ? "✔" : "✖"} ${name} — ${detail}`, part.ok ? "ok" : "bad");
     }));
   }
 
+  ["input", "change"].forEach((type) => form.addEventListener(type, () => { delete form.dataset.idem; }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const f = Object.fromEntries(new FormData(form));
@@ -66,12 +85,17 @@
       confidence: f.confidence === "" ? undefined : Number(f.confidence),
       payload: f.analysis ? { analysis: f.analysis } : {},
     };
-    const r = await api("/api/admin/signals", { method: "POST", body });
+    // One key per signal the admin means to post: a retry after a lost answer (or a double click)
+    // is the same signal, not a second one; editing the form starts a new one.
+    form.dataset.idem ||= randomId();
+    const r = await api("/api/admin/signals", { method: "POST", body, headers: { "Idempotency-Key": form.dataset.idem } });
     showFieldErrors(form, r.ok ? {} : r.data?.fields);
     document.getElementById("form-error").textContent = r.ok ? "" : r.data?.error || "Failed";
     if (r.ok) {
       toast(`Posted ${r.data.symbol} ${r.data.side}`);
+      delete form.dataset.idem;
       form.reset();
+      showLastPrice();
       if (!rows.has(r.data.id)) tbody.prepend(row(r.data));
     }
   });
@@ -81,6 +105,8 @@
   await loadTable();
   loadHealth();
   setInterval(loadHealth, 5000);
+  showLastPrice();
+  setInterval(showLastPrice, 5000);
   const stream = new Stream({
     onSignal: (sig) => { const existing = rows.has(sig.id); const tr = row(sig); if (!existing) tbody.prepend(tr); },
     onStats: renderStats,

@@ -5,29 +5,51 @@ const Auth = {
   get access() { return sessionStorage.getItem("access_token"); },
   get refresh() { return sessionStorage.getItem("refresh_token"); },
   get user() { return JSON.parse(sessionStorage.getItem("user") || "null"); },
+  // When the access token expires (ms), from its own exp claim: the server closes the socket then.
+  get expiresAt() {
+    const payload = Auth.access?.split(".")[1];
+    return payload ? JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))).exp * 1000 : 0;
+  },
   save(tokens) {
     sessionStorage.setItem("access_token", tokens.access_token);
     sessionStorage.setItem("refresh_token", tokens.refresh_token);
     sessionStorage.setItem("user", JSON.stringify(tokens.user));
   },
+  saveUser(changes) { sessionStorage.setItem("user", JSON.stringify({ ...Auth.user, ...changes })); },
   clear() { sessionStorage.clear(); },
 };
 
-async function refreshTokens() {
-  if (!Auth.refresh) return false;
-  const resp = await fetch("/api/auth/refresh", {
-    method: "POST", headers: { Authorization: `Bearer ${Auth.refresh}` },
-  });
-  if (!resp.ok) return false;
-  Auth.save(await resp.json());
-  return true;
+// One refresh at a time (a refresh token is single use: a second concurrent one would end the session).
+let refreshing = null;
+function refreshTokens() {
+  if (!Auth.refresh) return Promise.resolve(false);
+  refreshing ??= fetch("/api/auth/refresh", { method: "POST", headers: { Authorization: `Bearer ${Auth.refresh}` } })
+    .then(async (resp) => { if (resp.ok) Auth.save(await resp.json()); return resp.ok; })
+    .catch(() => false)
+    .finally(() => { refreshing = null; });
+  return refreshing;
 }
 
-async function api(path, { method = "GET", body, retry = true } = {}) {
-  const headers = { Authorization: `Bearer ${Auth.access}` };
+// Refresh the access token when 60% of its remaining life has passed, then hand it to the open socket.
+function keepTokensFresh(onRenewed) {
+  const due = () => Math.max(500, (Auth.expiresAt - Date.now()) * 0.6);
+  const tick = async () => {
+    if (await refreshTokens()) onRenewed(Auth.access);
+    setTimeout(tick, due());
+  };
+  setTimeout(tick, due());
+}
+
+async function api(path, { method = "GET", body, headers: extra = {}, retry = true } = {}) {
+  const headers = { Authorization: `Bearer ${Auth.access}`, ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (resp.status === 401 && retry && await refreshTokens()) return api(path, { method, body, retry: false });
+  let resp;
+  try {
+    resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (_) {
+    return { status: 0, ok: false, data: { error: "Network error: not sent, or no answer. Try again." } };
+  }
+  if (resp.status === 401 && retry && await refreshTokens()) return api(path, { method, body, headers: extra, retry: false });
   if (resp.status === 401) { Auth.clear(); location.assign("/login"); }
   let data = null;
   try { data = await resp.json(); } catch (_) { data = null; }
@@ -45,7 +67,7 @@ function requireLogin(role) {
 }
 
 async function logout() {
-  await api("/api/auth/logout", { method: "POST", body: { refresh_token: Auth.refresh }, retry: false });
+  await api("/api/auth/logout", { method: "POST", retry: false });
   Auth.clear();
   location.assign("/login");
 }
@@ -59,6 +81,11 @@ function showFieldErrors(form, fields) {
     if (slot) slot.textContent = `${name}: ${text}`;
     form.querySelector(`[name="${name}"]`)?.setAttribute("aria-invalid", "true");
   }
+}
+
+// A random id (for Idempotency-Key); crypto.randomUUID needs a secure context, this does not.
+function randomId() {
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function toast(text) {
@@ -90,9 +117,9 @@ function age(iso) {
   return `${Math.floor(s / 86400)}d ago`;
 }
 
-// The signal stream: applies every signal of the user's tiers once, in seq order.
-// `prev` is the seq of the previous signal sent to this tier; a larger prev than our cursor means
-// one is missing, so we hold the signal and ask for a replay from the cursor (signals:sync).
+// The stream: applies every event of the user's tiers (a new signal, an outcome) once, in seq order.
+// `prev` is the seq of the previous event sent to this tier; a larger prev than our cursor means
+// one is missing, so we hold the event and ask for a replay from the cursor (signals:sync).
 class Stream {
   constructor(handlers) {
     this.h = handlers;
@@ -121,11 +148,20 @@ class Stream {
       else if (/token|revoked|expired/i.test(err.message)) { Auth.clear(); location.assign("/login"); }
     });
     s.on("signal:new", (sig) => this.receive(sig));
+    s.on("signals:batch", (data) => data.signals.forEach((sig) => this.receive(sig)));
+    s.on("account:update", (changes) => { Auth.saveUser(changes); location.reload(); });
+    s.on("session:end", async ({ reason }) => {
+      // expired or dropped as slow: renew and come back with the cursor; revoked or disabled: log in again
+      setConnection("reconnecting");
+      if ((reason === "expired" || reason === "slow") && await refreshTokens()) s.connect();
+      else { Auth.clear(); location.assign("/login"); }
+    });
     s.on("signals:initial", (data) => { if (this.last === null) this.last = data.seq; this.drain(); });
     s.on("stats:initial", (d) => this.h.onStats?.(d));
     s.on("stats:update", (d) => this.h.onStats?.(d));
-    s.on("signal:outcome", (d) => this.h.onOutcome?.(d));
+    s.on("signal:outcome", (ev) => this.receive(ev));
     setInterval(() => this.flushAcks(), 1000);
+    keepTokensFresh((token) => { if (s.connected) s.emit("auth:renew", { token }); });
     window.addEventListener("online", () => (s.connected ? this.requestSync() : s.connect()));
   }
 
@@ -144,6 +180,7 @@ class Stream {
       if (sig.prev > this.last) { this.requestSync(); return; }
       this.pending.delete(seq);
       this.last = seq;
+      if (sig.kind === "outcome") { this.h.onOutcome?.(sig); continue; }
       this.unacked.push(sig.id);
       this.h.onSignal(sig);
     }
@@ -152,7 +189,11 @@ class Stream {
   requestSync() {
     if (this.syncing || !this.socket.connected) return;
     this.syncing = true;
-    this.socket.emit("signals:sync", { since: this.last }, () => { this.syncing = false; this.drain(); });
+    this.socket.emit("signals:sync", { since: this.last }, (answer) => {
+      this.syncing = false;
+      if (answer?.retry) setTimeout(() => this.drain(), 1000); // a replay is running, or too many syncs
+      else this.drain();
+    });
   }
 
   flushAcks() {

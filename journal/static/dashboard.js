@@ -20,7 +20,7 @@
     card.querySelector(".confidence").textContent = `${sig.confidence}% (${sig.grade})`;
     card.querySelector(".age").textContent = age(sig.created_at);
     const outcome = card.querySelector(".outcome");
-    outcome.textContent = sig.outcome || (sig.status === "archived" ? "archived" : "open");
+    outcome.textContent = sig.outcome?.replace("_", " ") || (sig.status === "archived" ? "archived" : "open");
     outcome.className = `outcome badge ${(sig.outcome || sig.status).toLowerCase()}`;
     if (sig.mine) mine(card, sig.mine);
   }
@@ -82,7 +82,8 @@
   setInterval(() => cards.forEach((c) => { c.querySelector(".age").textContent = age(c.dataset.created); }), 15000);
   const stream = new Stream({
     onSignal: (sig) => add(sig, true),
-    onOutcome: (sig) => { if (cards.has(sig.id)) { fill(cards.get(sig.id), sig); loadStats(); } },
+    // an outcome event's seq is its own stream position, not the signal's: keep the card's place
+    onOutcome: (ev) => { const card = cards.get(ev.id); if (card) { fill(card, { ...ev, seq: Number(card.dataset.seq) }); loadStats(); } },
   });
   stream.start(snapshot.stream_seq);
 })();

@@ -10,7 +10,7 @@
     tr.append(
       el("td", e.mine.taken_at ? new Date(e.mine.taken_at).toLocaleString() : "—"), el("td", e.symbol),
       el("td", e.side, `side ${e.side}`), el("td", e.entry_price), el("td", e.stop_loss), el("td", e.take_profit),
-      el("td", e.mine.notes || ""), el("td", e.outcome || "open", `badge ${(e.outcome || "open").toLowerCase()}`),
+      el("td", e.mine.notes || ""), el("td", e.outcome?.replace("_", " ") || "open", `badge ${(e.outcome || "open").toLowerCase()}`),
     );
     return tr;
   }));

@@ -1,0 +1,95 @@
+"""Reading one tier's stream: snapshots and keyset pages of signals, and the events after a cursor."""
+
+import json
+
+from sqlalchemy import TextClause, text
+
+from journal.extensions import db
+from journal.models import signal_dict
+
+# A signal's columns for events, with the payload as text: the relay parses it itself, so one
+# payload that cannot be parsed or encoded is set aside instead of failing the whole batch.
+SIGNAL_COLUMNS = (
+    "s.id, s.signal_id, s.symbol, s.side, s.entry_price, s.stop_loss, s.take_profit, s.risk_tier, "
+    "s.confidence, s.grade, s.timeframe, s.source, s.strategy, s.payload::text AS payload, s.status, "
+    "s.outcome, s.outcome_price, s.outcome_at, s.expires_at, s.stream_seq, s.created_at"
+)
+EVENTS_AFTER = text(
+    f"SELECT o.seq, o.kind, {SIGNAL_COLUMNS} FROM outbox o JOIN signals s ON s.id = o.signal_pk "  # nosec B608
+    "WHERE o.signal_tier IN (SELECT signal_tier FROM signal_risk_map WHERE user_tier = :tier) "
+    "AND o.seq > :since ORDER BY o.seq LIMIT :n"
+)
+WITH_STATE = (
+    "SELECT s.*, us.delivered_at, us.taken_at, us.journaled_at, us.notes FROM signals s "
+    "JOIN signal_risk_map m ON m.signal_tier = s.risk_tier AND m.user_tier = :tier "
+    "LEFT JOIN user_signals us ON us.signal_pk = s.id AND us.user_id = :uid "
+)
+POSITION = text("SELECT coalesce(max(seq), 0) FROM outbox")
+
+
+def received_tiers(user_tier: str) -> TextClause:
+    """The signal tiers a user tier receives (signal_risk_map), as a subquery for IN (...)."""
+    return text("SELECT signal_tier FROM signal_risk_map WHERE user_tier = :t").bindparams(t=user_tier)
+
+
+def room_positions() -> dict[str, int]:
+    """Each tier room's last stream position (what the relay last sequenced for it)."""
+    return dict(db.session.execute(text("SELECT room, last_seq FROM stream_rooms")).all())
+
+
+def current_seq() -> int:
+    """The stream position: every event at or below it is sequenced and visible."""
+    return db.session.scalar(POSITION)
+
+
+def with_state(row: object) -> dict:
+    data = signal_dict(row)
+    data["mine"] = {
+        "delivered_at": row.delivered_at and row.delivered_at.isoformat(),
+        "taken_at": row.taken_at and row.taken_at.isoformat(),
+        "journaled_at": row.journaled_at and row.journaled_at.isoformat(),
+        "notes": row.notes,
+    }
+    return data
+
+
+def page(tier: str, user_id: int, before: int | None, limit: int) -> tuple[list[dict], int]:
+    """Newest first, keyset on seq; returns (signals, stream position at the time of reading)."""
+    position = current_seq()
+    upper = min(before - 1, position) if before else position
+    rows = db.session.execute(
+        text(WITH_STATE + "WHERE s.stream_seq <= :upper ORDER BY s.stream_seq DESC LIMIT :n"),
+        {"tier": tier, "uid": user_id, "upper": upper, "n": limit},
+    ).all()
+    return [with_state(row) for row in rows], position
+
+
+MAX_INT_DIGITS = 100  # what Socket.IO's Python client accepts (engineio.json); JSON.parse has no limit
+
+
+def client_int(text: str) -> int:
+    """An integer every client can parse (PostgreSQL stores 1e400 in jsonb as 401 digits)."""
+    if len(text) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits")
+    return int(text)
+
+
+def event_of(row: object) -> dict:
+    """A stream event: the signal's public form with the event's `seq` and `kind` ("signal" for its
+    creation, "outcome" for its outcome); `prev` is added per room by whoever sends it."""
+    event = signal_dict(row)
+    event["payload"] = json.loads(event["payload"], parse_int=client_int)  # selected as text
+    event["kind"] = row.kind
+    if hasattr(row, "seq"):
+        event["seq"] = row.seq
+    return event
+
+
+def after(tier: str, since: int, limit: int) -> list[dict]:
+    """The tier's events with seq > since, oldest first; each carries `prev` for gap checks."""
+    rows = db.session.execute(EVENTS_AFTER, {"tier": tier, "since": since, "n": limit}).all()
+    out, prev = [], since
+    for row in rows:
+        out.append({**event_of(row), "prev": prev})
+        prev = row.seq
+    return out

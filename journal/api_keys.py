@@ -1,9 +1,10 @@
 """API keys: create (shown once), list, revoke, and check one on a request (cached in Redis).
 
 A key is `jk_` and 43 characters of base64url (256 random bits); only its SHA-256 is stored. A
-checked key's record is cached for KEY_CACHE_SECONDS; revoking drops the cache entry, so a revoked
-key stops working on the next request in every web process. `last_used_at` is written at most
-once a minute per key.
+checked key's record is cached for KEY_CACHE_SECONDS, written only where no entry is (SET NX); a
+revoke overwrites the entry with a tombstone after it commits, so a reader that read the row just
+before the commit cannot cache it alive afterwards: a revoked key stops working on the next request
+in every web process. `last_used_at` is written after an answer below 400, at most once a minute.
 """
 
 import hashlib
@@ -17,6 +18,8 @@ from journal.extensions import db, get_redis
 
 KEY_PREFIX = "jk_"
 KEY_CACHE_SECONDS = 60
+# A revoke's tombstone outlives by far any reader's pause between reading the row and caching it.
+REVOKED_MARK_SECONDS = 24 * 3600
 USED_EVERY_SECONDS = 60
 MAX_ACTIVE_KEYS = 10
 READ, SIGNALS_WRITE = "read", "signals:write"
@@ -100,27 +103,45 @@ def revoke_key(user_id: int, key_id: int, scope: str) -> bool:
     db.session.commit()
     if row is None:
         return False
-    get_redis().delete(cache_key(row.key_hash))
+    get_redis().set(cache_key(row.key_hash), "", ex=REVOKED_MARK_SECONDS)  # overwrites a live entry
     return True
 
 
 def check_key(raw: str) -> KeyRecord | None:
     """The live key's record, or None for an unknown or revoked key."""
     digest = key_hash(raw)
+    cached = get_redis().get(cache_key(digest))
+    if cached is not None:
+        return cached_record(cached)
+    return remember(digest, read_key(digest))
+
+
+def read_key(digest: str) -> KeyRecord | None:
+    row = db.session.execute(
+        text("SELECT id, user_id, scope FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL"),
+        {"h": digest},
+    ).first()
+    return KeyRecord(row.id, row.user_id, row.scope) if row else None
+
+
+def remember(digest: str, record: KeyRecord | None) -> KeyRecord | None:
+    """Cache what the database answered, unless an entry appeared meanwhile (another reader's, or a
+    revoke's tombstone written after its commit): then that entry is the answer."""
     cache = get_redis()
+    encoded = json.dumps(asdict(record)) if record else ""
+    if cache.set(cache_key(digest), encoded, nx=True, ex=KEY_CACHE_SECONDS):
+        return record
     cached = cache.get(cache_key(digest))
-    if cached == "":
-        return None
-    if cached:
-        record = KeyRecord(**json.loads(cached))
-    else:
-        row = db.session.execute(
-            text("SELECT id, user_id, scope FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL"),
-            {"h": digest},
-        ).first()
-        record = KeyRecord(row.id, row.user_id, row.scope) if row else None
-        cache.set(cache_key(digest), json.dumps(asdict(record)) if record else "", ex=KEY_CACHE_SECONDS)
-    if record and cache.set(f"apikey:used:{record.id}", "1", nx=True, ex=USED_EVERY_SECONDS):
-        db.session.execute(text("UPDATE api_keys SET last_used_at = now() WHERE id = :id"), {"id": record.id})
-        db.session.commit()
-    return record
+    return record if cached is None else cached_record(cached)
+
+
+def cached_record(cached: str) -> KeyRecord | None:
+    return KeyRecord(**json.loads(cached)) if cached else None
+
+
+def record_use(key_id: int) -> None:
+    """Stamp the key's last use (at most once per USED_EVERY_SECONDS), in a transaction of its own."""
+    if not get_redis().set(f"apikey:used:{key_id}", "1", nx=True, ex=USED_EVERY_SECONDS):
+        return
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE api_keys SET last_used_at = now() WHERE id = :id"), {"id": key_id})

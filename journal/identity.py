@@ -7,18 +7,23 @@ an API key (`Authorization: ApiKey <key>`) of one scope: user keys only read, ad
 only post signals; every other route refuses keys with 403.
 """
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from flask_jwt_extended import decode_token, verify_jwt_in_request
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from journal.accounts import Account, cached_account, find_user, load_account
-from journal.api_keys import KeyRecord, check_key
+from journal.api_keys import KeyRecord, check_key, record_use
 from journal.errors import APIError, error_response
 from journal.extensions import jwt
 from journal.passwords import check_password, dummy_hash
 from journal.tokens import live_account
+
+log = logging.getLogger(__name__)
 
 
 def authenticate(email: str, password: str) -> Account | None:
@@ -100,8 +105,22 @@ def socket_claims(token: str) -> tuple[dict, Account]:
     return claims, account
 
 
+def note_key_use(response: Response) -> Response:
+    """Stamp the request's API key as used when its answer is below 400: a refused request (wrong
+    scope, invalid input, over quota) writes nothing. A failed stamp does not fail the answer."""
+    checked = g.get("api_key")
+    if checked is None or checked[0] is not request._get_current_object() or response.status_code >= 400:
+        return response
+    try:
+        record_use(checked[1].id)
+    except (RedisError, SQLAlchemyError) as err:
+        log.warning("last use of API key %s not recorded: %s", checked[1].id, err)
+    return response
+
+
 def init_app(app: Flask) -> None:
     jwt.init_app(app)
+    app.after_request(note_key_use)
 
     @jwt.token_in_blocklist_loader
     def refused(_header: dict, payload: dict) -> bool:

@@ -72,15 +72,64 @@ def test_a_users_key_never_reads_another_users_journal_or_revokes_their_keys(
     signal = client.post("/api/admin/signals", json=signal_body(), headers=admin).json
     alice, alice_session = session(client, make_user, login)
     _, bob_session = session(client, make_user, login)
-    client.post(
+    noted = client.post(
         f"/api/user/signals/{signal['id']}/journal", json={"notes": "alice's secret"}, headers=alice_session
     )
+    assert noted.status_code == 200 and noted.json["mine"]["notes"] == "alice's secret", noted.json
     bob_key = new_key(client, bob_session)
     journal = client.get("/api/user/journal", headers=key_auth(bob_key)).json
     assert all(entry["mine"]["notes"] != "alice's secret" for entry in journal["entries"])
     alice_key = new_key(client, alice_session)
+    hers = client.get("/api/user/journal", headers=key_auth(alice_key)).json["entries"]
+    assert [(entry["id"], entry["mine"]["notes"]) for entry in hers] == [(signal["id"], "alice's secret")]
     assert client.delete(f"/api/user/keys/{alice_key['id']}", headers=bob_session).status_code == 404
     assert client.get("/api/user/me", headers=key_auth(alice_key)).json["id"] == alice["id"]
+
+
+def test_a_key_read_just_before_its_revoke_commits_is_not_cached_alive(app, client, make_user, login):
+    from journal.api_keys import key_hash, read_key, remember
+
+    _, headers = session(client, make_user, login)
+    key = new_key(client, headers)
+    digest = key_hash(key["key"])
+    with app.app_context():  # another process reads the live row (its cache entry has expired) ...
+        stale = read_key(digest)
+    assert stale is not None and stale.id == key["id"]
+    assert client.delete(f"/api/user/keys/{key['id']}", headers=headers).json == {"revoked": True}
+    with app.app_context():  # ... and caches it only after the revoke committed and dropped the entry
+        assert remember(digest, stale) is None
+    assert client.get("/api/user/me", headers=key_auth(key)).status_code == 401
+
+
+def listed(client, headers, key: dict) -> dict:
+    return next(k for k in client.get("/api/user/keys", headers=headers).json["keys"] if k["id"] == key["id"])
+
+
+def test_last_use_is_stamped_by_answered_requests_only(client, make_user, login):
+    _, headers = session(client, make_user, login)
+    key = new_key(client, headers)
+    assert listed(client, headers, key)["last_used_at"] is None
+    wrong_scope = client.post("/api/hub/signals", json=signal_body(), headers=key_auth(key))
+    assert wrong_scope.status_code == 403
+    invalid = [client.get("/api/user/signals?limit=0", headers=key_auth(key)) for _ in range(101)]
+    assert [r.status_code for r in invalid] == [422] * 100 + [429]  # the quota counts invalid ones
+    assert listed(client, headers, key)["last_used_at"] is None
+    _, other_headers = session(client, make_user, login)
+    used = new_key(client, other_headers)
+    assert client.get("/api/user/me", headers=key_auth(used)).status_code == 200
+    stamped = listed(client, other_headers, used)
+    assert stamped["last_used_at"] is not None and stamped["last_used_at"] >= stamped["created_at"]
+
+
+def test_a_users_keys_share_one_daily_quota(client, make_user, login):
+    _, headers = session(client, make_user, login)
+    first, second = new_key(client, headers, name="first"), new_key(client, headers, name="second")
+    answers = [client.get("/api/user/me", headers=key_auth((first, second)[i % 2])) for i in range(100)]
+    assert {r.status_code for r in answers} == {200}
+    assert answers[-1].json["quota"]["remaining"] == 0
+    for key in (first, second):
+        assert client.get("/api/user/me", headers=key_auth(key)).status_code == 429
+    assert client.get("/api/user/me", headers=headers).json["quota"]["remaining"] == 0
 
 
 def test_a_forged_or_malformed_key_is_refused(client):

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from journal.extensions import db, get_redis
@@ -106,7 +107,9 @@ def forget_account(user_id: int) -> None:
 
 
 def find_user(email: str) -> User | None:
-    return db.session.scalar(db.select(User).where(db.func.lower(User.email) == email.lower()))
+    # lower() on both sides, as the unique index users_email_key compares the e-mail create_user stores
+    found = db.select(User).where(db.func.lower(User.email) == db.func.lower(email.lower()))
+    return db.session.scalar(found)
 
 
 def create_user(
@@ -125,7 +128,14 @@ def create_user(
     )
     with Session(engine, expire_on_commit=False) as session:
         session.add(user)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError as err:  # the e-mail is taken, in any case (also by a concurrent create)
+            if getattr(err.orig.diag, "constraint_name", None) != "users_email_key":
+                raise
+            raise AccountError(
+                "An account with this e-mail exists.", {"email": ["exists already"]}, 409
+            ) from None
         detail = json.dumps({"email": user.email, "role": role, "risk_tier": risk_tier, "plan": plan})
         session.execute(
             AUDIT, {"actor": actor_id, "action": "user.create", "id": str(user.id), "detail": detail}

@@ -1,6 +1,9 @@
 """Admin user management (/api/admin/users), session lifetime, health details and production defaults."""
 
+import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from click.testing import CliRunner
@@ -100,6 +103,52 @@ def test_admin_creates_a_user_audited_and_not_twice(client, admin, owner):
             (body["email"],),
         )
         assert cur.fetchone()[0] == 1
+
+
+def accounts_with_email(owner, email: str) -> int:
+    with owner.cursor() as cur:
+        cur.execute("SELECT count(*) FROM users WHERE lower(email) = lower(%s)", (email,))
+        return cur.fetchone()[0]
+
+
+def test_two_concurrent_creates_of_one_email_answer_201_and_409(app, admin, owner):
+    for _ in range(3):
+        email = f"race-{uuid.uuid4().hex[:10]}@example.com"
+        both_ready = threading.Barrier(2)
+
+        def create(_: int, email: str = email, ready: threading.Barrier = both_ready):
+            client = app.test_client()
+            ready.wait()
+            return client.post(
+                "/api/admin/users", json={"email": email, "password": "long-enough-pw"}, headers=admin
+            )
+
+        with ThreadPoolExecutor(2) as pool:
+            answers = sorted(pool.map(create, range(2)), key=lambda resp: resp.status_code)
+        assert [resp.status_code for resp in answers] == [201, 409], [resp.json for resp in answers]
+        assert answers[1].json["fields"] == {"email": ["exists already"]}
+        assert accounts_with_email(owner, email) == 1
+
+
+def test_an_email_taken_in_another_case_is_409_beyond_ascii_too(client, admin, owner):
+    tag = uuid.uuid4().hex[:8]
+    body = {"email": f"Élodie.İnce-{tag}@example.com", "password": "long-enough-pw"}
+    created = client.post("/api/admin/users", json=body, headers=admin)
+    assert created.status_code == 201, created.json
+    stored = created.json["email"]
+    assert stored == body["email"].lower()  # "i̇" (i and a combining dot): Python's lowering of İ
+    for variant in (f"ÉLODIE.İNCE-{tag.upper()}@EXAMPLE.COM", f"élodie.İnce-{tag}@example.com"):
+        again = client.post("/api/admin/users", json={**body, "email": variant}, headers=admin)
+        assert again.status_code == 409 and again.json["fields"] == {"email": ["exists already"]}
+        login = client.post("/api/auth/login", json={"email": variant, "password": body["password"]})
+        assert login.status_code == 200 and login.json["user"]["email"] == stored
+    # PostgreSQL lowers İ to a plain i, Python to i and a combining dot: this is another stored address
+    # (the index compares the stored, lowered text), so an account, not a 409 and never a 500
+    dotless = client.post(
+        "/api/admin/users", json={**body, "email": f"élodie.ince-{tag}@example.com"}, headers=admin
+    )
+    assert dotless.status_code == 201, dotless.json
+    assert accounts_with_email(owner, stored) == 1
 
 
 def test_session_has_an_absolute_end_however_often_it_is_refreshed(services, make_user):

@@ -3,7 +3,7 @@
 from flask import jsonify
 
 from journal import responses
-from journal.accounts import AccountError, change_user, create_user, find_user
+from journal.accounts import AccountError, change_user, create_user
 from journal.admin import bp
 from journal.errors import APIError
 from journal.extensions import db
@@ -41,11 +41,16 @@ def list_users(query: dict):
 @role_required("admin")
 @operation(responses.User, status=201, auth="admin", body=NewUser, errors=(409,))
 def add_user(body: dict):
-    """Create an account (audited)."""
-    if find_user(body["email"]) is not None:
-        raise APIError(409, "An account with this e-mail exists.", {"email": ["exists already"]})
-    db.session.rollback()
-    return jsonify(create_user(**body, actor_id=current_user_id()).to_dict()), 201
+    """Create an account (audited).
+
+    409 when an account has this e-mail in any letter case: the unique index on lower(email) decides,
+    also between two concurrent creates.
+    """
+    try:
+        user = create_user(**body, actor_id=current_user_id())
+    except AccountError as err:
+        raise APIError(err.status, err.message, err.fields) from None
+    return jsonify(user.to_dict()), 201
 
 
 @bp.patch("/users/<int:user_id>")

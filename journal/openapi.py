@@ -5,6 +5,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
+from urllib.parse import parse_qsl
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -77,12 +78,24 @@ class Operation:
             sent = {} if self.optional_body and not request.get_data(cache=True) else json_body()
             loaded["body"] = load(self.body(), sent)
         if self.query:
-            loaded["query"] = load(self.query(), request.args.to_dict())
+            loaded["query"] = load(self.query(), query_arguments())
         if self.headers:
             names = [field.data_key or name for name, field in self.headers().fields.items()]
             sent = {name: request.headers[name] for name in names if name in request.headers}
             loaded["headers"] = load(self.headers(), sent)
         return loaded
+
+
+def query_arguments() -> dict[str, str]:
+    """The query string's arguments (the first of each name), with bytes that are not UTF-8, sent
+    raw or percent-encoded, read as lone surrogates, which the schemas refuse (422 naming the field).
+    werkzeug's request.args raises UnicodeDecodeError (a 500) on raw ones and keeps encoded ones
+    as text (by design: https://github.com/pallets/werkzeug/pull/3022)."""
+    text = request.query_string.decode("utf-8", "surrogateescape")
+    arguments: dict[str, str] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True, errors="surrogateescape"):
+        arguments.setdefault(name, value)
+    return arguments
 
 
 def operation(

@@ -69,6 +69,115 @@ def test_reading_a_signal_the_caller_took_answers_its_state(client, taken_signal
     assert resp.json["mine"]["taken_at"] and resp.json["signal"]["id"] == signal["id"]
 
 
+def mine(client, signal: dict, user: dict) -> dict:
+    """The caller's own state on the signal, as GET /api/user/signals/<id> answers it."""
+    resp = client.get(f"/api/user/signals/{signal['id']}", headers=user)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    assert resp.json["signal"]["id"] == signal["id"]
+    return resp.json["mine"]
+
+
+def test_reading_a_signal_the_caller_noted_answers_its_notes(client, admin, bearer, relay):
+    signal = client.post("/api/admin/signals", json=signal_body(), headers=admin).json
+    relay()
+    user = bearer("user", "low")
+    noted = client.post(f"/api/user/signals/{signal['id']}/journal", json={"notes": "retest"}, headers=user)
+    assert noted.status_code == 200, noted.json
+    state = mine(client, signal, user)
+    assert state["notes"] == "retest" and state["journaled_at"] and state["taken_at"] is None
+
+
+def test_reading_a_signal_delivered_to_the_caller_answers_its_delivery(
+    client, admin, make_user, login, relay, app, worker_app
+):
+    from journal.stream import receipts
+
+    signal = client.post("/api/admin/signals", json=signal_body(), headers=admin).json
+    relay()
+    user = make_user("user", "low")
+    headers = {"Authorization": f"Bearer {login(user)['access_token']}"}
+    with app.app_context():  # the socket's ack, as the web process queues it
+        assert receipts.record(user["id"], [signal["id"]]) == 1
+    with worker_app.app_context():  # the flush task, as the worker runs it
+        assert receipts.flush() >= 1
+    state = mine(client, signal, headers)
+    assert state["delivered_at"] and state["taken_at"] is None and state["notes"] is None
+
+
+def assert_refused_constant(resp, field: str) -> None:
+    """NaN, Infinity or 1e400 where a value is expected: 400 (not JSON) or 422 naming the field."""
+    assert resp.status_code in (400, 422), resp.get_data(as_text=True)[:300]
+    assert set(resp.json) == {"error", "fields"}
+    assert resp.status_code == 400 or field in resp.json["fields"], resp.json
+
+
+CONSTANTS = ["NaN", "Infinity", "-Infinity", "1e400"]
+
+
+@pytest.mark.parametrize("constant", CONSTANTS)
+def test_nan_and_infinity_in_notes_are_refused(client, taken_signal, counts, constant):
+    signal, user = taken_signal
+    before = counts()
+    resp = raw_post(client, f"/api/user/signals/{signal['id']}/journal", f'{{"notes": {constant}}}', user)
+    assert_refused_constant(resp, "notes")
+    assert counts() == before
+    state = mine(client, signal, user)
+    assert state["notes"] is None and state["journaled_at"] is None  # the taken row was not updated
+
+
+@pytest.mark.parametrize("constant", CONSTANTS)
+def test_nan_and_infinity_as_the_login_email_are_refused(client, make_user, counts, constant):
+    user = make_user()
+    before = counts()
+    body = f'{{"email": {constant}, "password": {json.dumps(user["password"])}}}'
+    assert_refused_constant(raw_post(client, "/api/auth/login", body, {}), "email")
+    assert counts() == before
+
+
+@pytest.mark.parametrize("constant", CONSTANTS)
+def test_nan_and_infinity_in_query_filters_are_refused_where_a_number_or_choice_is_expected(
+    client, admin, bearer, constant
+):
+    user = bearer("user", "low")
+    for url, headers, field in (
+        (f"/api/user/signals?limit={constant}", user, "limit"),
+        (f"/api/user/journal?cursor={constant}", user, "cursor"),
+        (f"/api/hub/signals?cursor={constant}", user, "cursor"),
+        (f"/api/admin/signals?limit={constant}", admin, "limit"),
+        (f"/api/admin/signals?side={constant}", admin, "side"),
+        (f"/api/admin/users?cursor={constant}", admin, "cursor"),
+        (f"/api/admin/users?disabled={constant}", admin, "disabled"),
+    ):
+        assert_error(client.get(url, headers=headers), 422, field)
+    for url, headers in (  # free-text filters: the words as text, matching nothing
+        (f"/api/hub/signals?strategy={constant}", user),
+        (f"/api/hub/signals?symbol={constant}", user),
+        (f"/api/admin/signals?source={constant}", admin),
+    ):
+        resp = client.get(url, headers=headers)
+        assert resp.status_code == 200 and resp.json["signals"] == [], url
+
+
+@pytest.mark.parametrize("spelling", ["%ED%A0%80", "\xed\xa0\x80"], ids=["percent-encoded", "raw-bytes"])
+def test_a_lone_surrogate_in_a_query_filter_is_refused(client, admin, bearer, counts, spelling):
+    """U+D800 in the bytes UTF-8 would give it (which are not UTF-8): percent-encoded, or raw in the
+    query string as a WSGI server passes it on (latin-1), where werkzeug's request.args raised."""
+    user = bearer("user", "low")
+    before = counts()
+    for path, headers, name in (
+        ("/api/hub/signals", user, "strategy"),
+        ("/api/hub/signals", user, "symbol"),
+        ("/api/admin/signals", admin, "source"),
+        ("/api/admin/users", admin, "email"),
+        ("/api/user/journal", user, "cursor"),
+    ):
+        resp = client.get(path, headers=headers, environ_overrides={"QUERY_STRING": f"{name}=x{spelling}"})
+        assert_error(resp, 422, name)
+    resp = client.get("/api/hub/signals", headers=user, environ_overrides={"QUERY_STRING": f"x{spelling}=1"})
+    assert_error(resp, 422)
+    assert counts() == before
+
+
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e400"])
 def test_nan_and_infinity_in_payload_are_refused(client, admin, counts, constant):
     before = counts()

@@ -170,8 +170,10 @@ def test_an_event_that_cannot_be_encoded_is_set_aside_and_the_stream_goes_on(wor
             "RETURNING id"
         )
         poison = cur.fetchone()[0]
+    late = world.hub.client("low", live_from_now=False)  # connects after it: a snapshot, then live
     after = [world.hub.post("low") for _ in range(5)]
     assert_exact(client, set(after))
+    assert_exact(late, set(after))
     with world.owner() as conn, conn.cursor() as cur:
         cur.execute("SELECT seq, failed_at IS NOT NULL, error FROM outbox WHERE id = %s", (poison,))
         seq, failed, error = cur.fetchone()
@@ -179,3 +181,4 @@ def test_an_event_that_cannot_be_encoded_is_set_aside_and_the_stream_goes_on(wor
     health = world.hub.http.get(world.urls[0] + "/api/health").json()
     assert health["parts"]["database"]["events_set_aside"] == 1
     client.close()
+    late.close()

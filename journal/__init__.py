@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from journal.config import check_production, database_urls, settings
+from journal.config import WEB_SECRETS, check_production, database_urls, holds_web_secrets, settings
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -11,6 +11,8 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     check_production(app.config)
+    if not holds_web_secrets(app.config):  # signing tokens and the account cache is the web's alone
+        app.config.update(dict.fromkeys(WEB_SECRETS))
     if not app.config["REDIS_URL"]:
         raise RuntimeError(
             "REDIS_URL is not set: start the stack with `journal run` (embedded PostgreSQL and Redis) "

@@ -111,12 +111,18 @@ def verify() -> None:
 
 
 def child_env(kind: str, urls: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a web, worker or beat process: its roles' database URLs, never the owner's."""
-    from journal.config import process_env
+    """The environment of a web, worker or beat process (journal/process_env.py): its roles' database
+    URLs, never the owner's nor another kind's, and the signing keys for web only. Without `urls`,
+    an operator's DATABASE_URL_<ROLE> and REDIS_URL are passed on as they are (no owner URL needed);
+    what is missing comes from the owner's DATABASE_URL, else the embedded servers."""
+    from journal.config import PROCESS_ROLES, role_url_var
+    from journal.process_env import child_environ
 
-    urls = urls or services()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_URL")}
-    return {**env, "REDIS_URL": urls["REDIS_URL"], **process_env(urls["DATABASE_URL"], kind)}
+    if urls is None:
+        given = all(os.environ.get(role_url_var(role)) for role in PROCESS_ROLES[kind])
+        urls = dict(os.environ) if given and os.environ.get("REDIS_URL") else services()
+    env = child_environ(kind, os.environ, urls.get("DATABASE_URL"))
+    return {**env, "REDIS_URL": urls["REDIS_URL"]}
 
 
 def celery_args(kind: str) -> list[str]:

@@ -32,11 +32,11 @@ def role_password(role: str) -> str:
     return env(ROLES[role][1], PLACEHOLDER)
 
 
-def role_url(owner_url: str, role: str) -> str:
-    """The owner's URL with the user and password of one least-privilege role."""
+def role_url(owner_url: str, role: str, password: str | None = None) -> str:
+    """The owner's URL with the user and password (DB_<ROLE>_PASSWORD by default) of one role."""
     user, _ = ROLES[role]
     url = make_url(owner_url).set(
-        drivername="postgresql+psycopg2", username=user, password=role_password(role)
+        drivername="postgresql+psycopg2", username=user, password=password or role_password(role)
     )
     return url.render_as_string(hide_password=False)
 
@@ -71,7 +71,7 @@ def database_urls(config: dict) -> dict[str, str]:
     urls = {}
     for role in wanted:
         url = config.get(role_url_var(role))
-        if not url and config.get("DATABASE_URL") and config.get("ENV") != "production":
+        if not url and config.get("DATABASE_URL") and is_development(config):
             url = role_url(config["DATABASE_URL"], role)
         if not url:
             raise RuntimeError(f"{role_url_var(role)} is not set (the {ROLES[role][0]} connection)")
@@ -183,16 +183,32 @@ def celery_settings() -> dict:
 
 
 MIN_SECRET_BYTES = 32
+# Signing keys only web processes hold: tokens are issued and checked there, and the account cache is
+# signed with a key derived from SECRET_KEY (journal/account_cache.py). A worker, beat or relay
+# process gets neither, so taking one over forges no token and no cached account.
+WEB_SECRETS = ("SECRET_KEY", "JWT_SECRET_KEY")
+
+
+def is_development(config: dict) -> bool:
+    """Only an explicit JOURNAL_ENV=development (the default) relaxes the production checks."""
+    return config.get("ENV", "development") == "development"
+
+
+def holds_web_secrets(config: dict) -> bool:
+    """Whether this process signs and checks tokens: a web process, or an app made in-process
+    without a kind (tests, one-off commands). Workers, beat and the relay do not."""
+    return config.get("PROCESS_KIND") in (None, "web")
 
 
 def check_production(config: dict) -> None:
-    """Refuse to start in production with a weak or placeholder secret, or with more credentials
-    than the process needs (a web or worker process never sees the owner's DATABASE_URL)."""
-    if config.get("ENV") != "production":
+    """Outside development, refuse to start with a weak or placeholder secret, or with more
+    credentials than the process needs (a web or worker process never sees the owner's DATABASE_URL)."""
+    if is_development(config):
         return
+    secrets = WEB_SECRETS if holds_web_secrets(config) else ()
     bad = [
         f"{name} (at least {MIN_SECRET_BYTES} bytes, not the placeholder)"
-        for name in ("SECRET_KEY", "JWT_SECRET_KEY")
+        for name in secrets
         if not config.get(name)
         or config[name] == PLACEHOLDER
         or len(config[name].encode()) < MIN_SECRET_BYTES
@@ -208,5 +224,5 @@ def check_production(config: dict) -> None:
         bad.append("REDIS_URL")
     if bad:
         raise RuntimeError(
-            "refusing to start in production with missing or placeholder settings: " + "; ".join(bad)
+            f"refusing to start ({config.get('ENV')}) with missing or placeholder settings: " + "; ".join(bad)
         )

@@ -1,7 +1,7 @@
 """Real processes of the stack (gunicorn web, Celery worker and beat) for the tests and benchmarks.
 
-Each process gets only the database credentials of its kind (journal.config.process_env): the
-owner's DATABASE_URL never reaches a web or worker process.
+Each process gets only the credentials of its kind (journal/process_env.py): the owner's
+DATABASE_URL never reaches a web or worker process, nor the signing keys a worker or beat.
 """
 
 import os
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import requests
 
-from journal.config import CELERY_WORKER_FLAGS, process_env
+from journal.config import CELERY_WORKER_FLAGS
+from journal.process_env import child_environ
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,8 +59,9 @@ class Stack:
 
     def spawn(self, name: str, kind: str, args: list[str], extra_env: dict | None = None) -> None:
         log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_URL")}
-        env.update(process_env(self.owner_url, kind), **self.env, **(extra_env or {}))
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_URL")}
+        env = child_environ(kind, inherited, self.owner_url)  # this stack's database, its roles only
+        env.update(**self.env, **(extra_env or {}))
         self.procs[name] = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )

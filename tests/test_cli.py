@@ -1,11 +1,12 @@
 """The `journal` command: create-user validates like the API; migrate is safe to repeat."""
 
+import os
 import uuid
 
 import pytest
 from click.testing import CliRunner
 
-from journal.cli import main
+from journal.cli import child_env, main
 
 
 def test_create_user_and_its_errors(services):
@@ -75,3 +76,15 @@ def test_audit_rows_cannot_be_rewritten_even_by_the_owner(services, owner, clien
     ):
         with pytest.raises(errors.InsufficientPrivilege), owner.cursor() as cur:
             cur.execute(statement)
+
+
+def test_worker_command_passes_the_operators_worker_url_and_needs_no_owner_url(services, monkeypatch):
+    given = "postgresql://trading_worker_user:operator-set@db.example/journal"
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.setenv("DATABASE_URL_WORKER", given)
+    monkeypatch.setenv("DATABASE_URL_APP", "postgresql://trading_app_user:not-for-workers@db.example/journal")
+    for kind in ("worker", "beat"):
+        env = child_env(kind)  # what `journal worker` / `journal beat` exec celery with
+        assert env["DATABASE_URL_WORKER"] == given and env["JOURNAL_DB_ROLE"] == "worker"
+        assert {name for name in env if name.startswith("DATABASE_URL")} == {"DATABASE_URL_WORKER"}
+    assert "DATABASE_URL" not in os.environ  # no owner URL was looked for (nor an embedded server started)

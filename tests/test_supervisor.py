@@ -48,6 +48,8 @@ while True:
         time.sleep(0.05)
 """
 TASK_RUNS_KEY = "metrics:task_runs"  # journal.worker's; importing it would start a Celery app here
+ROLE_PASSWORDS = {f"DB_{role}_PASSWORD": f"{role}-{uuid.uuid4().hex}" for role in ("APP", "WORKER", "ADMIN")}
+SIGNING_KEYS = {name: f"{name}-{uuid.uuid4().hex}" for name in ("SECRET_KEY", "JWT_SECRET_KEY")}
 
 
 def process_table() -> dict[int, tuple[int, str]]:
@@ -81,6 +83,8 @@ class RunStack:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
         self.env |= {"JOURNAL_INSTANCE": str(self.instance), "PORT": str(self.port)}
         self.env |= {"GENERATION_SECONDS": "86400", "RATELIMIT_ENABLED": "0"}
+        self.env |= ROLE_PASSWORDS  # migrate sets them; each child must hold only its own roles' URLs
+        self.env |= SIGNING_KEYS  # for web only
         self.reaper: subprocess.Popen | None = None
 
     def start(self) -> float:
@@ -230,8 +234,32 @@ def test_kill_9_of_supervisor_leaves_no_process_and_restarts_with_all_data(run_s
         print(f"journal run again -> web answering: {to_serving:.2f} s")
 
 
+def environ_of(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode()
+    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+
+
+def assert_each_child_holds_only_its_own(run_stack) -> None:
+    """Web: the app and admin roles' URLs and the signing keys; worker, relay and beat: the worker
+    role's URL only. None gets the owner's URL or any DB_*_PASSWORD."""
+    own = {"web": ("APP", "ADMIN"), "worker": ("WORKER",), "relay": ("WORKER",), "beat": ("WORKER",)}
+    log = run_stack.log.read_text()
+    for name, roles in own.items():
+        if f"started {name} (pid" not in log:
+            continue  # a kind this stack does not run
+        env = environ_of(run_stack.pid_of(name))
+        assert {k for k in env if k.startswith("DATABASE_URL")} == {f"DATABASE_URL_{r}" for r in roles}, name
+        assert not set(ROLE_PASSWORDS) & set(env), name
+        held = "\0".join(env.values())
+        for role in ("APP", "WORKER", "ADMIN"):  # another role's password appears nowhere
+            assert (ROLE_PASSWORDS[f"DB_{role}_PASSWORD"] in held) == (role in roles), (name, role)
+        keys = {key: env[key] for key in SIGNING_KEYS if key in env}
+        assert keys == (SIGNING_KEYS if name == "web" else {}), name
+
+
 def test_hangup_of_its_terminal_stops_everything_in_order(run_stack):
     run_stack.start()
+    assert_each_child_holds_only_its_own(run_stack)
     os.killpg(run_stack.supervisor, signal.SIGHUP)  # what closing the terminal sends its foreground job
     run_stack.wait_gone(guard=60)  # the bounded stop of each child, in turn
     log = run_stack.log.read_text()

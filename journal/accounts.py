@@ -1,9 +1,10 @@
 """Accounts: the cached account record every request and socket checks, and the admin's changes to it.
 
 The record (role, tier, plan, disabled, tokens_valid_after) is read from PostgreSQL and cached in
-Redis for ACCOUNT_CACHE_SECONDS; an admin's change writes the database as the admin role, appends
-an audit row, then drops the cached record and announces the change on the auth event stream, so
-open sockets of that user follow it within a second (journal/socket_sessions.py).
+Redis, signed, for at most a minute (journal/account_cache.py); an admin's change writes the
+database as the admin role, appends an audit row, then invalidates the cached record and announces
+the change on the auth event stream, so open sockets of that user follow it within a second
+(journal/socket_sessions.py).
 """
 
 import json
@@ -14,11 +15,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from journal import account_cache
 from journal.extensions import db, get_redis
 from journal.models import User
 from journal.passwords import hash_password
 
-ACCOUNT_CACHE_SECONDS = 60
 AUTH_EVENTS = "auth:events"  # a Redis stream: {kind: "session", fid} or {kind: "user", uid}
 AUTH_EVENTS_KEEP = 10_000
 DEMO_ACCOUNTS = (
@@ -58,8 +59,7 @@ class Account:
         return not self.disabled and issued_at >= self.tokens_valid_after
 
 
-def account_key(user_id: int) -> str:
-    return f"account:{user_id}"
+account_key = account_cache.record_key
 
 
 def _from_user(user: User) -> Account:
@@ -77,15 +77,36 @@ def _from_user(user: User) -> Account:
 
 
 def load_account(user_id: int, cached: str | None = None) -> Account | None:
-    """The account from its cached record (`cached`, when the caller fetched it already) or the database."""
-    if cached is not None:
-        return Account(**json.loads(cached))
+    """The account from its cached record (`cached`, when the caller fetched it already) if that is
+    genuine and current, else from the database (and cached)."""
+    record = account_cache.unseal(user_id, cached)
+    if record is not None:
+        return Account(**record)
+    seen = account_cache.generation(user_id)  # before the read: a change committed after it wins
     user = db.session.get(User, user_id)
     if user is None:
         return None
     account = _from_user(user)
-    get_redis().set(account_key(user_id), json.dumps(asdict(account)), ex=ACCOUNT_CACHE_SECONDS)
+    account_cache.store(user_id, seen, asdict(account))
     return account
+
+
+def load_accounts(user_ids: list[int]) -> dict[int, Account]:
+    """Many accounts at once (a socket sweep): two MGETs, then one query for the records not cached."""
+    cache = get_redis()
+    raw = cache.mget([account_key(uid) for uid in user_ids]) if user_ids else []
+    found = {}
+    for uid, cached in zip(user_ids, raw, strict=True):
+        record = account_cache.unseal(uid, cached)
+        if record is not None:
+            found[uid] = Account(**record)
+    missing = [uid for uid in user_ids if uid not in found]
+    if missing:
+        seen = dict(zip(missing, cache.mget([account_cache.generation_key(u) for u in missing]), strict=True))
+        for user in db.session.scalars(db.select(User).where(User.id.in_(missing))):
+            found[user.id] = account = _from_user(user)
+            account_cache.store(user.id, seen[user.id] or "", asdict(account))
+    return found
 
 
 def cached_account(user_id: int) -> Account | None:
@@ -99,9 +120,10 @@ def announce(**event: str | int) -> None:
 
 
 def forget_account(user_id: int) -> None:
-    """Drop the cached record and tell every web process that this account changed."""
+    """After a change is committed: invalidate the cached record (no reader that read before the
+    commit can put it back) and tell every web process that this account changed."""
     pipe = get_redis().pipeline()
-    pipe.delete(account_key(user_id))
+    account_cache.invalidate(pipe, user_id)
     pipe.xadd(AUTH_EVENTS, {"kind": "user", "uid": str(user_id)}, maxlen=AUTH_EVENTS_KEEP)
     pipe.execute()
 

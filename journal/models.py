@@ -16,7 +16,8 @@ class User(db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     email: Mapped[str] = mapped_column(Text)
-    password_hash: Mapped[str] = mapped_column(Text)
+    # Loaded only when read (the log-in check): the worker and admin roles may not select it.
+    password_hash: Mapped[str] = mapped_column(Text, deferred=True)
     role: Mapped[str] = mapped_column(Text, server_default="user")
     risk_tier: Mapped[str] = mapped_column(Text, server_default="low")
     plan: Mapped[str] = mapped_column(Text, server_default="free")

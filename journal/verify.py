@@ -32,6 +32,11 @@ OUTBOX = text(
 UNCHAINED = text(
     "SELECT count(*) FROM audit_log WHERE chain_pos IS NULL AND created_at < now() - interval '1 minute'"
 )
+# Events whose tier or kind does not match their signal (migration 010 refuses new ones).
+FORGED_EVENTS = text(
+    "SELECT array_agg(o.id ORDER BY o.id) FROM outbox o JOIN signals s ON s.id = o.signal_pk "
+    "WHERE o.signal_tier <> s.risk_tier OR (o.kind = 'outcome' AND s.outcome IS NULL)"
+)
 
 
 APP_ROLES = [user for user, _ in ROLES.values()]
@@ -46,9 +51,11 @@ SIGNAL_COLUMNS_NOT_INSERTED = (
     "outcome_at",
     "created_at",
 )
+# In every schema but the system's own: a definer function anywhere runs as its owner.
 DEFINERS_WITHOUT_PG_TEMP_LAST = text(
-    "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-    "WHERE n.nspname = 'public' AND p.prosecdef AND NOT EXISTS ("
+    "SELECT format('%I.%I', n.nspname, p.proname) FROM pg_proc p "
+    "JOIN pg_namespace n ON n.oid = p.pronamespace "
+    "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND p.prosecdef AND NOT EXISTS ("
     "  SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c ~ '^search_path=.*pg_temp\\s*$') "
     "ORDER BY 1"
 )
@@ -68,10 +75,23 @@ ROLE_EXCESS = text(
     "UNION ALL SELECT r, format('may insert signals.%s', col) FROM unnest(CAST(:roles AS text[])) r "
     "CROSS JOIN unnest(CAST(:columns AS text[])) col "
     "WHERE has_column_privilege(r, 'public.signals', col, 'INSERT') "
+    # has_any_column_privilege: a column-level grant (GRANT INSERT (role) ON users) counts too
     "UNION ALL SELECT 'trading_app_user', 'may create or change users' "
-    "WHERE has_table_privilege('trading_app_user', 'public.users', 'INSERT') "
+    "WHERE has_any_column_privilege('trading_app_user', 'public.users', 'INSERT') "
     "OR has_any_column_privilege('trading_app_user', 'public.users', 'UPDATE') "
+    "UNION ALL SELECT r, 'may read users.password_hash (only the web role checks passwords)' "
+    "FROM unnest(CAST(:roles AS text[])) r WHERE r <> 'trading_app_user' "
+    "AND has_column_privilege(r, 'public.users', 'password_hash', 'SELECT') "
+    # a member of another role has its rights: the owner's, a superuser's, another application role's
+    "UNION ALL SELECT r, format('is a member of %s%s', m.rolname, CASE WHEN m.rolsuper THEN ' (a superuser)' "
+    "WHEN m.oid = d.datdba THEN ' (the owner)' ELSE '' END) FROM unnest(CAST(:roles AS text[])) r "
+    "JOIN pg_roles m ON m.rolname <> r AND pg_has_role(r, m.oid, 'MEMBER') "
+    "JOIN pg_database d ON d.datname = current_database() "
     "ORDER BY 1, 2"
+)
+OUTBOX_GUARDED = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'public.outbox'::regclass "
+    "AND tgname = 'outbox_event_of_signal' AND tgenabled <> 'D')"
 )
 
 
@@ -83,6 +103,8 @@ def privilege_problems() -> list[str]:
     ]
     rows = db.session.execute(ROLE_EXCESS, {"roles": APP_ROLES, "columns": list(SIGNAL_COLUMNS_NOT_INSERTED)})
     problems += [f"role {role} {what}" for role, what in rows]
+    if not db.session.scalar(OUTBOX_GUARDED):
+        problems.append("outbox has no enabled trigger outbox_event_of_signal (events could be forged)")
     return problems
 
 
@@ -106,6 +128,9 @@ def verify() -> list[str]:
         problems.append(f"outbox: {outbox.stuck} events not emitted after a minute (is a worker running?)")
     if outbox.set_aside:
         problems.append(f"outbox: events set aside because they cannot be encoded: {outbox.set_aside[:20]}")
+    forged = db.session.scalar(FORGED_EVENTS)
+    if forged:
+        problems.append(f"outbox: events whose tier or kind does not match their signal: {forged[:20]}")
     unchained = db.session.scalar(UNCHAINED)
     if unchained:
         problems.append(f"audit_log: {unchained} rows not chained after a minute (is a worker running?)")

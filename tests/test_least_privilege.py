@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from journal.cli import main
 from journal.devstack import signal_body
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, role_conn
 
 ROLES = ("app", "worker", "admin")
 
@@ -17,7 +17,11 @@ ROLES = ("app", "worker", "admin")
 @pytest.fixture
 def attacker(services, owner):
     """A login role that, unlike the application roles, may create temporary objects: what an
-    application role could do if TEMP were ever granted back. Yields a connection as it."""
+    application role could do if TEMP were ever granted back. Yields a connection as it.
+
+    A stand-in, because the application roles cannot create temporary objects at all (no TEMP on
+    the database: test_application_role_cannot_create_objects), so as themselves they cannot even
+    set up the shadowing; this role shows the definer functions would be safe even if they could."""
     name = f"attacker_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with owner.cursor() as cur:
         cur.execute(f"CREATE ROLE {name} LOGIN PASSWORD 'attack-attack'")
@@ -26,7 +30,6 @@ def attacker(services, owner):
         cur.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{database}" TO {name}')
         cur.execute(f"GRANT USAGE ON SCHEMA public TO {name}")
         cur.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {name}")
-        cur.execute(f"GRANT SELECT, INSERT ON audit_log TO {name}")
         cur.execute(f"GRANT SELECT ON signal_stats TO {name}")
         cur.execute(f"GRANT SELECT, UPDATE (outcome, outcome_price, outcome_at) ON signals TO {name}")
     url = psycopg2.extensions.parse_dsn(services["DATABASE_URL"].replace("+psycopg2", ""))
@@ -38,28 +41,25 @@ def attacker(services, owner):
         cur.execute(f"DROP ROLE {name}")
 
 
-def shadow_with_spy(cur, table: str) -> None:
-    """pg_temp.<table>, whose use runs pg_temp.spy(), which writes down the user it runs as."""
-    cur.execute("CREATE TEMP TABLE spied (who text)")
-    cur.execute(
-        "CREATE FUNCTION pg_temp.spy() RETURNS boolean LANGUAGE sql AS "
-        "$$ INSERT INTO pg_temp.spied VALUES (current_user) RETURNING true $$"
-    )
-    cur.execute(f"CREATE TEMP VIEW {table} AS SELECT * FROM public.{table} WHERE pg_temp.spy()")
-
-
-def test_temp_view_named_audit_log_runs_nothing_as_the_owner(attacker):
-    probe = "INSERT INTO public.audit_log (action, entity, entity_id) VALUES ('probe', 'probe', 'x')"
-    with attacker.cursor() as cur:
-        cur.execute(probe)  # the chain then has a row for the trigger's read to pass through the view
-        shadow_with_spy(cur, "audit_log")
-        cur.execute(probe)
-        cur.execute("SELECT who FROM pg_temp.spied")
-        assert cur.fetchall() == []  # the chain trigger read public.audit_log, not the view
-    attacker.rollback()
+def test_every_security_definer_function_searches_pg_temp_last(owner):
+    """Any definer function, in any schema, that searched pg_temp before its tables would run a
+    temporary object's code as its owner (the audit chain's trigger was one until 007 dropped it)."""
+    with owner.cursor() as cur:
+        cur.execute(
+            "SELECT n.nspname || '.' || p.proname, p.proconfig FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        )
+        definers = dict(cur.fetchall())
+    assert "public.signal_stats_outcome" in definers
+    for name, settings in definers.items():
+        paths = [s.split("=", 1)[1] for s in settings or [] if s.startswith("search_path=")]
+        assert paths and paths[0].replace(" ", "").split(",")[-1] == "pg_temp", (name, settings)
 
 
 def test_temp_table_with_trigger_named_signal_stats_runs_nothing_as_the_owner(attacker, client, bearer):
+    """The roll-up trigger (SECURITY DEFINER) writes public.signal_stats, never a shadowing pg_temp
+    table whose trigger would run as the owner (the stand-in role: see `attacker`)."""
     signal = client.post("/api/admin/signals", json=signal_body(), headers=bearer("admin", "high")).json
     with attacker.cursor() as cur:
         cur.execute("CREATE TEMP TABLE spied (who text)")
@@ -129,21 +129,96 @@ def test_signal_insert_cannot_set_server_columns(services, role, column, value):
     )
 
 
+def app_role_inserts_a_signal(cur, tier: str) -> int:
+    cur.execute(
+        "INSERT INTO signals (symbol, side, entry_price, stop_loss, take_profit, risk_tier, dedup_key) "
+        "VALUES ('BTCUSDT', 'buy', 100, 90, 120, %s, %s) RETURNING id",
+        (tier, f"forge:{uuid.uuid4()}"),
+    )
+    return cur.fetchone()[0]
+
+
+def test_web_role_cannot_forge_an_outbox_event_into_a_lower_tier(services):
+    """A row marking a high signal 'low' would replay it to low-tier users (catch-up filters on the
+    outbox's tier): the row takes the signal's own tier, whatever was written."""
+    conn = role_conn(services, "app")
+    try:
+        with conn.cursor() as cur:
+            signal_pk = app_role_inserts_a_signal(cur, "high")
+            cur.execute(
+                "INSERT INTO outbox (signal_pk, kind, signal_tier) VALUES (%s, 'signal', 'low') "
+                "RETURNING signal_tier",
+                (signal_pk,),
+            )
+            assert cur.fetchone()[0] == "high"
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def test_web_role_cannot_forge_an_outcome_event_for_an_open_signal(services):
+    conn = role_conn(services, "app")
+    try:
+        with conn.cursor() as cur:
+            signal_pk = app_role_inserts_a_signal(cur, "high")
+            with pytest.raises(psycopg2.errors.CheckViolation, match="has no outcome"):
+                cur.execute(
+                    "INSERT INTO outbox (signal_pk, kind, signal_tier) VALUES (%s, 'outcome', 'low')",
+                    (signal_pk,),
+                )
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+@pytest.mark.parametrize("role", ("worker", "admin"))
+def test_worker_and_admin_roles_cannot_read_password_hashes(services, role):
+    assert_refused(services, role, "SELECT password_hash FROM users")
+    assert_refused(services, role, "SELECT * FROM users")
+    conn = role_conn(services, role)
+    try:
+        with conn.cursor() as cur:  # every other column stays readable
+            cur.execute("SELECT id, email, role, risk_tier, plan, disabled, tokens_valid_after FROM users")
+    finally:
+        conn.close()
+
+
 def test_verify_reports_a_definer_without_pg_temp_and_a_widened_grant(services, owner, relay):
     relay()
     assert CliRunner().invoke(main, ["verify"]).exit_code == 0
+    # A role of its own to be a member of: role memberships are server-wide, and other test runs
+    # may share this server, so the application roles gain no rights from it.
+    probe = f"verify_probe_{os.getpid()}"
     with owner.cursor() as cur:
         cur.execute(
             "CREATE FUNCTION public.careless() RETURNS int LANGUAGE sql SECURITY DEFINER "
             "SET search_path = public AS 'SELECT 1'"
         )
+        cur.execute("CREATE SCHEMA IF NOT EXISTS sneaky")
+        cur.execute("CREATE FUNCTION sneaky.hidden() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'")
         cur.execute("GRANT DELETE ON user_signals TO trading_app_user")
+        cur.execute("GRANT INSERT (role) ON users TO trading_app_user")  # column-level: still a grant
+        cur.execute("GRANT SELECT (password_hash) ON users TO trading_worker_user")
+        cur.execute(f"CREATE ROLE {probe} NOLOGIN")
+        cur.execute(f"GRANT {probe} TO trading_admin_user")
+        cur.execute("ALTER TABLE outbox DISABLE TRIGGER outbox_event_of_signal")
     try:
         result = CliRunner().invoke(main, ["verify"])
         assert result.exit_code == 1
         assert "careless() is SECURITY DEFINER without pg_temp last" in result.output
+        assert "sneaky.hidden() is SECURITY DEFINER without pg_temp last" in result.output
         assert "trading_app_user may DELETE user_signals" in result.output
+        assert "trading_app_user may create or change users" in result.output
+        assert "trading_worker_user may read users.password_hash" in result.output
+        assert f"trading_admin_user is a member of {probe}" in result.output
+        assert "outbox has no enabled trigger outbox_event_of_signal" in result.output
     finally:
         with owner.cursor() as cur:
+            cur.execute("ALTER TABLE outbox ENABLE TRIGGER outbox_event_of_signal")
             cur.execute("DROP FUNCTION public.careless()")
+            cur.execute("DROP SCHEMA sneaky CASCADE")
             cur.execute("REVOKE DELETE ON user_signals FROM trading_app_user")
+            cur.execute("REVOKE INSERT (role) ON users FROM trading_app_user")
+            cur.execute("REVOKE SELECT (password_hash) ON users FROM trading_worker_user")
+            cur.execute(f"DROP ROLE {probe}")
+    assert CliRunner().invoke(main, ["verify"]).exit_code == 0

@@ -98,6 +98,9 @@ def settings() -> dict:
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(seconds=env_int("JWT_REFRESH_TOKEN_SECONDS", 2592000)),
         # A session (a login) ends after this, however often its refresh token was rotated.
         "JWT_SESSION_SECONDS": env_int("JWT_SESSION_SECONDS", 2592000),
+        # The refresh token just rotated, presented again within this many seconds (the loser of two
+        # concurrent refreshes), is answered 401 without ending the session; later it ends the session.
+        "JWT_REFRESH_GRACE_SECONDS": env_int("JWT_REFRESH_GRACE_SECONDS", 5),
         # werkzeug's scrypt; the README records its measured cost. Checks run off the event loop,
         # at most PASSWORD_HASH_CONCURRENCY at a time, waiting at most PASSWORD_HASH_WAIT_SECONDS.
         "PASSWORD_HASH_METHOD": env("PASSWORD_HASH_METHOD", "scrypt:32768:8:1"),
@@ -116,6 +119,10 @@ def settings() -> dict:
         "PAGE_SIZE_DEFAULT": 50,
         "PAGE_SIZE_MAX": 200,
         "REPLAY_BATCH": 500,
+        # Replays (a connect with a cursor it is behind, or signals:sync) per user per minute, over
+        # all their sockets and web processes; and the receipts waiting in Redis before acks are dropped.
+        "SOCKET_REPLAYS_PER_USER_PER_MINUTE": env_int("SOCKET_REPLAYS_PER_USER_PER_MINUTE", 30),
+        "RECEIPTS_QUEUE_MAX": env_int("RECEIPTS_QUEUE_MAX", 200_000),
         "RATELIMIT_LOGIN_ADDRESS": env("RATELIMIT_LOGIN_ADDRESS", "20 per minute"),
         "RATELIMIT_LOGIN": env("RATELIMIT_LOGIN", "10 per minute"),
         "RATELIMIT_WRITE": env("RATELIMIT_WRITE", "600 per minute"),

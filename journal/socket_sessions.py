@@ -4,8 +4,11 @@ A socket lives only as long as its token and its account allow: the watcher (one
 process) closes a socket when its access token expires without an `auth:renew`, when its session
 ends (log-out, refresh-token reuse) or its account is disabled, and moves it to its new tier room
 when an admin changes the tier. It follows the auth event stream in Redis (journal/accounts.py)
-within a second, and every SWEEP_SECONDS it re-checks every session key in one MGET in case an
-event was missed. It also batches presence updates.
+within a second, moving past an event only once it is handled (an event that meets an outage is
+handled again after it). Every SWEEP_SECONDS it also re-checks every session key and every
+account of its sockets (tier, role, disabled) in a few batched reads, so an event lost anyway
+(trimmed from the stream, announced while Redis was down) is made good within that time. It also
+batches presence updates.
 
 A socket whose outgoing backlog passes MAX_QUEUED packets, or MAX_QUEUED_BYTES waiting behind the
 frame being written, is dropped by the send path itself (journal/fanout/wire.py): it gets
@@ -21,9 +24,10 @@ from flask import Flask
 from flask_socketio import SocketIO
 from redis.exceptions import RedisError
 
-from journal.accounts import AUTH_EVENTS, Account, load_account
+from journal.accounts import AUTH_EVENTS, Account, load_account, load_accounts
 from journal.extensions import get_redis
 from journal.fanout import Bounds
+from journal.socket_limits import WindowCounter
 from journal.stream import events, presence
 from journal.stream.emit import tier_room
 from journal.tokens import issued_at, session_key
@@ -46,8 +50,10 @@ class SocketSession:
     fid: str
     expires: float
     issued_at: float
+    role: str = "user"
     replaying: bool = False
     syncs: list[float] = field(default_factory=list)  # times of recent signals:sync requests
+    acks: WindowCounter = field(default_factory=WindowCounter)  # signal:ack calls this minute
 
 
 sessions: dict[str, SocketSession] = {}
@@ -56,7 +62,7 @@ sockets_of_user: dict[int, int] = {}  # how many open sockets each user has here
 
 def open_session(sid: str, claims: dict, account: Account) -> SocketSession:
     session = SocketSession(
-        sid, account.id, account.risk_tier, claims["fid"], claims["exp"], issued_at(claims)
+        sid, account.id, account.risk_tier, claims["fid"], claims["exp"], issued_at(claims), account.role
     )
     sessions[sid] = session
     sockets_of_user[account.id] = sockets_of_user.get(account.id, 0) + 1
@@ -84,6 +90,7 @@ def renew(socketio: SocketIO, sid: str, claims: dict, account: Account) -> bool:
     if session is None or session.user_id != account.id:
         return False
     session.fid, session.expires, session.issued_at = claims["fid"], claims["exp"], issued_at(claims)
+    session.role = account.role  # a token issued now carries the role as it is now
     follow(socketio, session, account)
     return True
 
@@ -98,16 +105,17 @@ def allow_sync(session: SocketSession, per_minute: int) -> bool:
     return True
 
 
-def end(socketio: SocketIO, sid: str, reason: str) -> None:
+def end(socketio: SocketIO, sid: str, reason: str, **detail: int) -> None:
     """Tell the client why, then close its socket (this process's own socket: no pub/sub hop)."""
-    socketio.emit(events.SESSION_END, {"reason": reason}, to=sid, ignore_queue=True)
+    socketio.emit(events.SESSION_END, {"reason": reason, **detail}, to=sid, ignore_queue=True)
     socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
     close_session(sid)
 
 
 def follow(socketio: SocketIO, session: SocketSession, account: Account | None) -> None:
-    """Apply the account as it is now: close the socket, or move it to the account's tier room."""
-    if account is None or not account.accepts(session.issued_at):
+    """Apply the account as it is now: close the socket, or move it to the account's tier room.
+    A role change ends it as it ends the tokens issued before (journal/accounts.py change_user)."""
+    if account is None or not account.accepts(session.issued_at) or account.role != session.role:
         end(socketio, session.sid, "disabled" if account and account.disabled else "revoked")
         return
     if account.risk_tier != session.tier:
@@ -119,10 +127,14 @@ def follow(socketio: SocketIO, session: SocketSession, account: Account | None) 
 
 
 def _on_event(socketio: SocketIO, fields: dict) -> None:
+    """Apply one auth event; raises only on an outage (the event is then handled again)."""
     if fields.get("kind") == "session":
         for session in [s for s in sessions.values() if s.fid == fields.get("fid")]:
             end(socketio, session.sid, "revoked")
     elif fields.get("kind") == "user":
+        if not str(fields.get("uid", "")).isdigit():
+            log.warning("socket watcher: skipped a malformed auth event %r", fields)
+            return
         user_id = int(fields["uid"])
         mine = [s for s in sessions.values() if s.user_id == user_id]
         if mine:
@@ -137,7 +149,7 @@ def _expire(socketio: SocketIO, now: float) -> None:
 
 
 def _sweep(socketio: SocketIO) -> None:
-    """Re-check every session key at once, in case an auth event was missed."""
+    """Re-check every session key and every account at once, in case an auth event was missed."""
     fids = sorted({s.fid for s in sessions.values()})
     if not fids:
         return
@@ -145,6 +157,9 @@ def _sweep(socketio: SocketIO) -> None:
     alive = {fid for fid, value in zip(fids, values, strict=True) if value}
     for session in [s for s in sessions.values() if s.fid not in alive]:
         end(socketio, session.sid, "revoked")
+    accounts = load_accounts(sorted({s.user_id for s in sessions.values()}))
+    for session in list(sessions.values()):
+        follow(socketio, session, accounts.get(session.user_id))
 
 
 _presence_pending: set[int] = set()
@@ -180,8 +195,8 @@ def watch(socketio: SocketIO, app: Flask) -> None:
                     last_id = last_id or _last_event_id()
                     for _, entries in get_redis().xread({AUTH_EVENTS: last_id}, block=1000, count=500):
                         for entry_id, fields in entries:
-                            last_id = entry_id
                             _on_event(socketio, fields)
+                            last_id = entry_id  # only once handled: a failure retries this event
                     now = time.time()
                     _expire(socketio, now)
                     last_presence = _presence(now, last_presence)

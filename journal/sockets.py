@@ -4,15 +4,20 @@ The connect handler does the least it can (the token checked locally and against
 account in one Redis round trip, two rooms joined); the snapshot or the replay after the client's
 cursor follows right after the connection is acknowledged, in `signals:batch` frames of up to
 REPLAY_BATCH signals, sent only to that socket and paced by how fast it drains. One replay runs at
-a time per socket and `signals:sync` is rate limited per socket.
+a time per socket, `signals:sync` is rate limited per socket, and every replay (on connect or by
+`signals:sync`) counts toward its user's limit in Redis (journal/socket_limits.py): a connect over
+it gets `session:end {reason: "busy", retry_after}` and is closed, to come back with its cursor.
+`signal:ack` is rate limited per socket.
 """
+
+import logging
 
 from flask import Flask, current_app, request
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
-from journal import fanout, socket_sessions, stats
+from journal import fanout, socket_limits, socket_sessions, stats
 from journal.accounts import cached_account
 from journal.errors import APIError
 from journal.extensions import db
@@ -26,6 +31,7 @@ OUTAGES = (RedisError, OperationalError)
 SYNCS_PER_MINUTE = 12
 DRAINED_BELOW = 64  # packets queued for a socket before the next replay batch is sent
 DRAINED_BELOW_BYTES = 256 * 1024  # and bytes (a batch is one packet of up to REPLAY_BATCH signals)
+log = logging.getLogger(__name__)
 
 
 def parse_since(value: object) -> int | None:
@@ -95,11 +101,23 @@ def greet(socketio: SocketIO, app: Flask, sid: str, since: int | None) -> None:
             return
         if up_to_date(socketio, session, since):
             return  # nothing missed that this process knows of; anything newer arrives live
+        allowed, retry_after = replay_allowed(session.user_id)
+        if not allowed:
+            socket_sessions.end(socketio, sid, "busy", retry_after=retry_after)
+            return
         session.replaying = True
         try:
             replay(socketio, sid, since)
         finally:
             session.replaying = False
+
+
+def replay_allowed(user_id: int) -> tuple[bool, int]:
+    """The user's replay limit; while Redis is down it is not counted (as the HTTP rate limits)."""
+    try:
+        return socket_limits.replay_allowed(user_id)
+    except RedisError:
+        return True, 0
 
 
 def up_to_date(socketio: SocketIO, session: socket_sessions.SocketSession, since: int) -> bool:
@@ -152,6 +170,9 @@ def init_app(socketio: SocketIO) -> None:
             return {"error": "a replay is already running for this socket", "retry": True}
         if not socket_sessions.allow_sync(session, SYNCS_PER_MINUTE):
             return {"error": f"at most {SYNCS_PER_MINUTE} syncs a minute", "retry": True}
+        allowed, retry_after = replay_allowed(session.user_id)
+        if not allowed:
+            return {"error": "too many replays for this user", "retry": True, "retry_after": retry_after}
         session.replaying = True
         try:
             return {"sent": replay(socketio, request.sid, since)}
@@ -166,6 +187,11 @@ def init_app(socketio: SocketIO) -> None:
             return {"error": "not connected"}
         if not isinstance(ids, list):
             return {"error": "ids must be a list of signal ids"}
+        limit = socket_limits.ACKS_PER_MINUTE
+        if not session.acks.take(limit):
+            if session.acks.first_refusal(limit):
+                log.warning("a socket of user %d acks over %d a minute: dropping", session.user_id, limit)
+            return {"error": f"at most {limit} acks a minute; receipts are best-effort"}
         return {"queued": receipts.record(session.user_id, ids)}
 
     @socketio.on(events.AUTH_RENEW)

@@ -1,12 +1,16 @@
 """Sessions and their tokens: issue at login, rotate refresh tokens atomically, end a session, check a token.
 
 A login starts a session (a token family). Its id `fid` and its absolute end `sx` are claims of every
-token issued in it, and Redis holds `session:<fid>` = "<current refresh jti>|<user id>" until `sx`.
-A token is live while its session key exists and its account accepts it (not disabled, issued after
-the account's tokens_valid_after). Refreshing swaps the current jti in one Lua step, so of two
-concurrent refreshes with one token exactly one wins; presenting a refresh token that is no longer
-the current one (a stolen, already rotated token) deletes the session, which ends every token of
-the family at once. Ending a session is announced on the auth event stream so open sockets close.
+token issued in it, and Redis holds `session:<fid>` = "<current refresh jti>|<user id>" until `sx`,
+followed after a refresh by "|<previous jti>|<end of its grace>". A token is live while its session
+key exists and its account accepts it (not disabled, issued after the account's tokens_valid_after).
+
+Refreshing swaps the current jti in one Lua step, so of two concurrent refreshes with one token
+exactly one wins. The loser presents the token just rotated, within JWT_REFRESH_GRACE_SECONDS (5 s)
+of its rotation: it is answered 401 and the session, with the winner's new pair, lives on. Any other
+refresh token that is no longer the current one (a stolen, already rotated token; the previous one
+after its grace) deletes the session, which ends every token of the family at once. Ending a
+session is announced on the auth event stream so open sockets close.
 """
 
 import time
@@ -22,19 +26,21 @@ from journal.extensions import get_redis
 
 SESSION_PREFIX = "session:"
 
-# KEYS: session key, auth event stream. ARGV: presented jti, new jti, stream length, fid.
-# Returns 1 (rotated), 0 (no such session) or -1 (a rotated token reused: the session is ended).
+# KEYS: session key, auth event stream. ARGV: presented jti, new jti, stream length, fid, now,
+# end of the new grace (epoch seconds). Returns 1 (rotated), 0 (no such session), -2 (the token just
+# rotated, within its grace: refused, the session lives) or -1 (a rotated token reused: it is ended).
 ROTATE = """
 local value = redis.call('GET', KEYS[1])
 if not value then return 0 end
-local sep = string.find(value, '|', 1, true)
-if string.sub(value, 1, sep - 1) ~= ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'kind', 'session', 'fid', ARGV[4])
-  return -1
+local current, user, previous, grace_end = string.match(value, '^([^|]*)|([^|]*)|?([^|]*)|?([^|]*)$')
+if current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2] .. '|' .. user .. '|' .. ARGV[1] .. '|' .. ARGV[6], 'KEEPTTL')
+  return 1
 end
-redis.call('SET', KEYS[1], ARGV[2] .. string.sub(value, sep), 'KEEPTTL')
-return 1
+if previous == ARGV[1] and tonumber(ARGV[5]) < (tonumber(grace_end) or 0) then return -2 end
+redis.call('DEL', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'kind', 'session', 'fid', ARGV[4])
+return -1
 """
 
 
@@ -88,12 +94,18 @@ def start_session(account: Account) -> Issued:
 
 
 def rotate(refresh_claims: dict, account: Account) -> Issued:
-    """A new pair for a live refresh token, once; a reused one ends the whole session."""
+    """A new pair for a live refresh token, once; a reused one ends the whole session, unless it is
+    the one just rotated, presented within its grace (a concurrent refresh that lost)."""
     fid = refresh_claims["fid"]
     issued, new_jti = _pair(account, fid, int(refresh_claims["sx"]))
+    now = time.time()
+    grace_end = now + current_app.config["JWT_REFRESH_GRACE_SECONDS"]
+    keys = (session_key(fid), AUTH_EVENTS)
     outcome = get_redis().eval(
-        ROTATE, 2, session_key(fid), AUTH_EVENTS, refresh_claims["jti"], new_jti, AUTH_EVENTS_KEEP, fid
+        ROTATE, 2, *keys, refresh_claims["jti"], new_jti, AUTH_EVENTS_KEEP, fid, now, grace_end
     )
+    if outcome == -2:
+        raise TokenRejected("This refresh token was just rotated by another request; use the new pair.")
     if outcome == -1:
         raise TokenRejected("This refresh token was already used; the session is revoked.")
     if outcome != 1:
@@ -117,7 +129,7 @@ def live_account(claims: dict) -> Account | None:
     if not isinstance(fid, str):
         return None
     session, cached = get_redis().mget(session_key(fid), account_key(user_id))
-    if session is None or not session.endswith(f"|{user_id}"):
+    if session is None or session.split("|")[1:2] != [str(user_id)]:
         return None
     account = load_account(user_id, cached)
     if account is None or not account.accepts(issued_at(claims)):

@@ -1,21 +1,44 @@
 """Attacks on sessions and open sockets, against real gunicorn, Celery and Socket.IO clients.
 
 Each test is named after what it stops: a socket outliving its token or its tier, a login flood,
-a refresh-token race or replay, a replay flood, receipts for another tier's signals.
+a refresh-token race or replay, a replay flood (from one socket, or by reconnecting), an ack flood,
+receipts for another tier's signals, a lost account event, a process holding more than its kind needs.
 """
 
+import os
 import threading
 import time
 import uuid
+from pathlib import Path
 
+import pytest
+import redis
 import requests
 import socketio
 
+from journal.config import ROLES
 from journal.embedded import free_port
+from journal.socket_limits import ACKS_PER_MINUTE
+from journal.socket_sessions import SWEEP_SECONDS
 from journal.stream import events
+from journal.stream.client import StreamClient
 from tests.stack import RECEIVES, wait_until
 
 GUARD = 20  # seconds: a hang guard, not a timing assertion
+REFRESH_GRACE = 5  # JWT_REFRESH_GRACE_SECONDS's default, which the stack's web process uses
+STRICT_REPLAYS = 5  # SOCKET_REPLAYS_PER_USER_PER_MINUTE of the `strict` web process
+STRICT_RECEIPTS = 3  # its RECEIPTS_QUEUE_MAX
+
+
+@pytest.fixture(scope="module")
+def strict(stack):
+    """A web process of the same stack with small replay and receipt limits."""
+    limits = {
+        "SOCKET_REPLAYS_PER_USER_PER_MINUTE": str(STRICT_REPLAYS),
+        "RECEIPTS_QUEUE_MAX": str(STRICT_RECEIPTS),
+    }
+    yield stack.start_web("web-strict", free_port(), limits)
+    stack.kill("web-strict")
 
 
 def auth(token: str) -> dict:
@@ -149,6 +172,14 @@ def test_login_flood_from_one_address_is_limited_while_delivery_continues(hub, s
         stack.kill("web-limited")
 
 
+def refresh_with(hub, token: str) -> requests.Response:
+    return requests.post(hub.url + "/api/auth/refresh", headers=auth(token))
+
+
+def me_with(hub, token: str) -> int:
+    return requests.get(hub.url + "/api/user/me", headers=auth(token)).status_code
+
+
 def test_two_concurrent_refreshes_of_one_token_one_wins(hub):
     login = hub.user("user", "low")
     barrier = threading.Barrier(2)
@@ -156,7 +187,7 @@ def test_two_concurrent_refreshes_of_one_token_one_wins(hub):
 
     def refresh() -> None:
         barrier.wait()
-        answers.append(requests.post(hub.url + "/api/auth/refresh", headers=auth(login["refresh_token"])))
+        answers.append(refresh_with(hub, login["refresh_token"]))
 
     threads = [threading.Thread(target=refresh) for _ in range(2)]
     for thread in threads:
@@ -164,18 +195,27 @@ def test_two_concurrent_refreshes_of_one_token_one_wins(hub):
     for thread in threads:
         thread.join()
     assert sorted(a.status_code for a in answers) == [200, 401]
+    winner = next(a for a in answers if a.status_code == 200).json()
+    assert me_with(hub, winner["access_token"]) == 200  # the loser did not log the user out
+    renewed = refresh_with(hub, winner["refresh_token"])
+    assert renewed.status_code == 200
+    assert me_with(hub, renewed.json()["access_token"]) == 200
 
 
 def test_reused_refresh_token_revokes_the_whole_session(hub):
     login = hub.user("user", "low")
-    rotated = requests.post(hub.url + "/api/auth/refresh", headers=auth(login["refresh_token"]))
+    rotated = refresh_with(hub, login["refresh_token"])
     assert rotated.status_code == 200
     new = rotated.json()
-    assert requests.get(hub.url + "/api/user/me", headers=auth(new["access_token"])).status_code == 200
-    replay = requests.post(hub.url + "/api/auth/refresh", headers=auth(login["refresh_token"]))
+    assert me_with(hub, new["access_token"]) == 200
+    # within the grace window the just-rotated token may be a concurrent refresh that lost: 401 only
+    assert refresh_with(hub, login["refresh_token"]).status_code == 401
+    assert me_with(hub, new["access_token"]) == 200
+    time.sleep(REFRESH_GRACE + 0.5)
+    replay = refresh_with(hub, login["refresh_token"])
     assert replay.status_code == 401  # the stolen, already rotated token
-    assert requests.get(hub.url + "/api/user/me", headers=auth(new["access_token"])).status_code == 401
-    assert requests.post(hub.url + "/api/auth/refresh", headers=auth(new["refresh_token"])).status_code == 401
+    assert me_with(hub, new["access_token"]) == 401
+    assert refresh_with(hub, new["refresh_token"]).status_code == 401
 
 
 def test_sync_flood_from_one_socket_leaves_others_served(hub):
@@ -236,3 +276,96 @@ def test_each_tier_still_receives_exactly_its_set_after_renewals(hub):
     assert client.wait_for(expected)
     assert received_tiers(client) <= RECEIVES["medium"]
     client.close()
+
+
+def test_reconnect_storm_with_since_0_from_one_user_is_limited_while_others_receive(hub, strict):
+    storm = hub.user("user", "high", strict)
+    victim = hub.client("high", strict)
+    for _ in range(3):
+        hub.post("high")  # something to replay
+    answers: list[dict] = []
+    for _ in range(2 * STRICT_REPLAYS + 1):  # a refusal comes within two minute windows at the latest
+        seen: dict = {}
+        sio = socketio.Client(reconnection=False)
+        sio.on(events.SIGNALS_BATCH, lambda _data, seen=seen: seen.setdefault("batch", True))
+        sio.on(events.SESSION_END, lambda data, seen=seen: seen.setdefault("end", data))
+        sio.connect(strict, auth={"token": storm["access_token"], "since": 0}, transports=["websocket"])
+        assert wait_until(lambda seen=seen: seen, GUARD), "neither a replay nor a refusal: a silent stream"
+        answers.append(seen)
+        if "end" in seen:
+            assert wait_until(lambda sio=sio: not sio.connected, GUARD)  # closed by the server
+            break
+        sio.disconnect()
+    refusal = answers[-1].get("end")
+    assert refusal and refusal["reason"] == "busy" and refusal["retry_after"] >= 1, answers
+    assert len(answers) > STRICT_REPLAYS  # the first ones of the minute were served
+    live = [hub.post("high") for _ in range(3)]
+    assert victim.wait_for(set(live), GUARD)  # another user's socket keeps receiving
+    # the limited user, reconnecting with a cursor that missed nothing, still gets live signals
+    current = StreamClient(strict, storm["access_token"], since=hub.position(storm["access_token"])).connect()
+    later = hub.post("high")
+    assert current.wait_for({later}, GUARD) and current.ended == []
+    current.close()
+    victim.close()
+
+
+def test_ack_flood_from_one_socket_is_limited_and_the_receipts_queue_is_capped(hub, strict, stack):
+    login = hub.user("user", "low", strict)
+    sio = socketio.Client(reconnection=False)
+    sio.connect(strict, auth={"token": login["access_token"], "since": 10**15}, transports=["websocket"])
+    answers: list[dict] = []
+    ids = [str(uuid.uuid4()) for _ in range(10)]
+    flood = 2 * ACKS_PER_MINUTE + 1  # over the limit even if a minute window turns during the flood
+    for _ in range(flood):
+        sio.emit(events.SIGNAL_ACK, {"ids": ids}, callback=answers.append)
+    assert wait_until(lambda: len(answers) == flood, GUARD)
+    queued = [a["queued"] for a in answers if "queued" in a]
+    assert len(queued) <= 2 * ACKS_PER_MINUTE
+    assert any("acks a minute" in a.get("error", "") for a in answers)
+    assert max(queued) <= STRICT_RECEIPTS  # ten ids an ack, the queue holds three: the rest dropped
+    log = (stack.logdir / "web-strict.log").read_text()
+    assert "receipts queue full" in log and "acks over" in log
+    sio.disconnect()
+
+
+def test_lost_account_event_is_made_good_by_the_sweep(hub, owner):
+    client = hub.client("high")
+    user_id = client.login["user"]["id"]
+    with owner.cursor() as cur:  # a tier change whose "account changed" event never arrives
+        cur.execute("UPDATE users SET risk_tier = 'low' WHERE id = %s", (user_id,))
+    redis.Redis.from_url(os.environ["REDIS_URL"]).delete(f"account:{user_id}")
+    updates = wait_until(lambda: client.account_updates, SWEEP_SECONDS + GUARD)
+    assert updates and updates[0]["risk_tier"] == "low"
+    high, low = hub.post("high"), hub.post("low")
+    assert client.wait_for({low})
+    time.sleep(1)  # a delivery would arrive now
+    assert high not in {s["id"] for s in client.applied}
+    client.close()
+
+
+def environ_of(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode()
+    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+
+
+# The database URLs each kind of process holds; only web holds the signing keys.
+HOLDS = {
+    "web": {"DATABASE_URL_APP", "DATABASE_URL_ADMIN"},
+    "worker": {"DATABASE_URL_WORKER"},
+    "beat": {"DATABASE_URL_WORKER"},
+    "relay": {"DATABASE_URL_WORKER"},
+}
+
+
+def test_each_process_holds_only_its_kinds_credentials_and_no_worker_a_signing_key(stack):
+    checked = 0
+    for name, kind in (("web", "web"), ("worker", "worker"), ("beat", "beat"), ("relay", "relay")):
+        if name not in stack.procs:
+            continue
+        env = environ_of(stack.procs[name].pid)
+        assert {k for k in env if k.startswith("DATABASE_URL")} == HOLDS[kind], name
+        assert not {password for _, password in ROLES.values()} & set(env), name
+        has_keys = {"SECRET_KEY", "JWT_SECRET_KEY"} <= set(env)
+        assert has_keys if kind == "web" else not {"SECRET_KEY", "JWT_SECRET_KEY"} & set(env), name
+        checked += 1
+    assert checked >= 3

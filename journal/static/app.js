@@ -150,10 +150,12 @@ class Stream {
     s.on("signal:new", (sig) => this.receive(sig));
     s.on("signals:batch", (data) => data.signals.forEach((sig) => this.receive(sig)));
     s.on("account:update", (changes) => { Auth.saveUser(changes); location.reload(); });
-    s.on("session:end", async ({ reason }) => {
-      // expired or dropped as slow: renew and come back with the cursor; revoked or disabled: log in again
+    s.on("session:end", async ({ reason, retry_after }) => {
+      // expired or dropped as slow: renew and come back with the cursor; busy (too many replays for
+      // this user): come back with the cursor after retry_after seconds; revoked or disabled: log in again
       setConnection("reconnecting");
-      if ((reason === "expired" || reason === "slow") && await refreshTokens()) s.connect();
+      if (reason === "busy") setTimeout(() => s.connect(), (retry_after || 5) * 1000);
+      else if ((reason === "expired" || reason === "slow") && await refreshTokens()) s.connect();
       else { Auth.clear(); location.assign("/login"); }
     });
     s.on("signals:initial", (data) => { if (this.last === null) this.last = data.seq; this.drain(); });

@@ -8,7 +8,9 @@ are dropped. New signals go to `applied`, outcomes to `outcomes`. On reconnect t
 in `auth.since`, so the server replays what was missed while the client was away, in
 `signals:batch` frames applied by the same rules. `renew(token)` hands the socket a fresh access
 token (`auth:renew`) before the old one expires; the server closes a socket whose token expired
-or whose session ended, after a `session:end` event naming the reason.
+or whose session ended, after a `session:end` event naming the reason. After `session:end
+{reason: "busy", retry_after}` (too many replays for this user) it reconnects with its cursor once
+`retry_after` seconds have passed.
 """
 
 import threading
@@ -39,7 +41,7 @@ class StreamClient:
         self.sio.on(events.SIGNAL_NEW, self.on_signal)
         self.sio.on(events.SIGNALS_BATCH, self.on_batch)
         self.sio.on(events.ACCOUNT_UPDATE, self.account_updates.append)
-        self.sio.on(events.SESSION_END, lambda data: self.ended.append(data["reason"]))
+        self.sio.on(events.SESSION_END, self.on_end)
         self.sio.on(events.SIGNALS_INITIAL, self.on_initial)
         self.sio.on(events.STATS_INITIAL, self.on_stats)
         self.sio.on(events.STATS_UPDATE, self.on_stats)
@@ -64,6 +66,20 @@ class StreamClient:
     def close(self) -> None:
         self.closed = True
         self.sio.disconnect()
+
+    def on_end(self, data: dict) -> None:
+        self.ended.append(data["reason"])
+        if data["reason"] == "busy":
+            threading.Timer(data.get("retry_after", 5), self.come_back).start()
+
+    def come_back(self) -> None:
+        """Reconnect with the cursor after a `busy` end, retrying each second while refused."""
+        if self.closed or self.sio.connected:
+            return
+        try:
+            self.connect()
+        except socketio.exceptions.ConnectionError:
+            threading.Timer(1.0, self.come_back).start()
 
     def on_stats(self, data: dict) -> None:
         self.stats = data

@@ -1,18 +1,30 @@
-"""Delivery receipts: acks go to a Redis list on the hot path; a task writes them in batches."""
+"""Delivery receipts: acks go to a Redis list on the hot path; a task writes them in batches.
 
+Receipts are best-effort: the list holds at most RECEIPTS_QUEUE_MAX entries (a stalled flush, or
+a flood of acks, cannot fill Redis); acks beyond are dropped with a log line, and a receipt lost so
+only leaves `delivered_at` empty. Nothing a client must receive depends on them.
+"""
+
+import logging
+import time
 import uuid
 from datetime import UTC, datetime
 
+from flask import current_app
 from sqlalchemy import text
 
 from journal.extensions import db, get_redis
 
 QUEUE = "receipts"
 BATCH = 5000
+log = logging.getLogger(__name__)
+LOG_FULL_SECONDS = 10  # while the queue stays full: one log line this often, not one per ack
+_logged_full_at = 0.0
 
 
 def record(user_id: int, signal_ids: list[str]) -> int:
-    """Queue receipts for valid signal ids; returns how many were queued."""
+    """Queue receipts for valid signal ids; returns how many were queued (none past the cap)."""
+    global _logged_full_at
     now = datetime.now(UTC).isoformat()
     items = []
     for sid in signal_ids[:500]:
@@ -20,9 +32,18 @@ def record(user_id: int, signal_ids: list[str]) -> int:
             items.append(f"{user_id}|{uuid.UUID(str(sid))}|{now}")
         except ValueError:
             continue
-    if items:
-        get_redis().rpush(QUEUE, *items)
-    return len(items)
+    if not items:
+        return 0
+    cap = current_app.config["RECEIPTS_QUEUE_MAX"]
+    pipe = get_redis().pipeline()
+    pipe.rpush(QUEUE, *items)
+    pipe.ltrim(QUEUE, 0, cap - 1)  # the newest go: flush() takes from the head
+    length, _ = pipe.execute()
+    dropped = min(len(items), max(0, length - cap))
+    if dropped and time.monotonic() - _logged_full_at >= LOG_FULL_SECONDS:
+        _logged_full_at = time.monotonic()
+        log.warning("receipts queue full (%d entries): dropping acks (%d of user %d)", cap, dropped, user_id)
+    return len(items) - dropped
 
 
 def flush() -> int:

@@ -54,13 +54,6 @@ def role_url_var(role: str) -> str:
     return f"DATABASE_URL_{role.upper()}"
 
 
-def process_env(owner_url: str, kind: str) -> dict[str, str]:
-    """The database settings of one kind of process: its roles' URLs, never the owner's."""
-    roles = PROCESS_ROLES[kind]
-    urls = {role_url_var(role): role_url(owner_url, role) for role in roles}
-    return {**urls, "JOURNAL_DB_ROLE": roles[0]}
-
-
 def database_urls(config: dict) -> dict[str, str]:
     """role -> URL for the roles this process uses (DB_ROLE first, then the admin bind of the web role).
 

@@ -29,6 +29,7 @@ def full_stack(
     stack = Stack(env.workdir, {"GENERATION_SECONDS": "86400"}, owner_url=env.urls["DATABASE_URL"])
     try:
         stack.start_worker()
+        stack.start_relay()
         stack.start_beat()
         env_web = {
             "GUNICORN_WORKER_CONNECTIONS": str(sockets + SPARE_CONNECTIONS),

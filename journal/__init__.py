@@ -1,5 +1,7 @@
 """The signal hub's Flask app factory: config -> extensions -> blueprints -> sockets -> celery."""
 
+from functools import partial
+
 from flask import Flask
 
 from journal.config import WEB_SECRETS, check_production, database_urls, holds_web_secrets, settings
@@ -29,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     from journal.extensions import celery_init_app, db, init_redis, limiter, socketio
     from journal.fanout import FanoutRedisManager
     from journal.jsonio import DecimalJSONProvider
+    from journal.stream import redeliver
     from journal.stream.pubsub import keep_canary
 
     app.json = DecimalJSONProvider(app)
@@ -59,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     sockets.init_app(socketio)
     if app.config.get("PROCESS_KIND") == "web":
+        socketio.server.manager.subscribed = partial(redeliver.on_subscribed, socketio, app)
         socketio.start_background_task(keep_canary, socketio.server)
     celery_init_app(app)
     return app

@@ -1,4 +1,4 @@
-"""The `journal` command: migrate, create-user, seed, backtest, verify, run (whole stack), worker, beat."""
+"""The `journal` command: migrate, create-user, seed, backtest, verify, run (whole stack) and its parts."""
 
 import os
 import signal
@@ -125,6 +125,9 @@ def child_env(kind: str, urls: dict[str, str] | None = None) -> dict[str, str]:
     return {**env, "REDIS_URL": urls["REDIS_URL"]}
 
 
+RELAY_ARGS = [sys.executable, "-m", "journal.relayd"]
+
+
 def celery_args(kind: str) -> list[str]:
     base = [
         sys.executable,
@@ -148,6 +151,12 @@ def worker() -> None:
 
 
 @main.command()
+def relay() -> None:
+    """Run the outbox relay (as the worker database role; one is active at a time)."""
+    os.execvpe(sys.executable, RELAY_ARGS, child_env("relay"))
+
+
+@main.command()
 def beat() -> None:
     """Run Celery beat (exactly one per deployment)."""
     os.execvpe(sys.executable, celery_args("beat"), child_env("beat"))
@@ -162,7 +171,7 @@ def web_address() -> tuple[str, int | None]:
 
 @main.command()
 def run() -> None:
-    """Embedded services (unless configured), migrate, seed, then worker, beat and web, supervised:
+    """Embedded services (unless configured), migrate, seed, then worker, relay, beat and web, supervised:
     a process that exits is restarted; Ctrl-C, SIGTERM or SIGHUP stop everything in order."""
     from journal.supervisor import Supervisor, hold_instance, wait_for_free_port
 
@@ -177,7 +186,7 @@ def run() -> None:
 
 
 def start_stack(supervisor, instance: Path) -> None:
-    """The ordered start: PostgreSQL and Redis answering, migrations, demo accounts, worker, beat, web."""
+    """The ordered start: PostgreSQL and Redis answering, migrations, demo accounts, then the processes."""
     from journal.config import env
     from journal.migrate import migrate as apply
     from journal.startup import Program, spawn_bound
@@ -195,11 +204,21 @@ def start_stack(supervisor, instance: Path) -> None:
         seed_args = [sys.executable, "-m", "journal.cli", "seed"]
         supervisor.wait_until("demo accounts", lambda: check_exit(spawn_bound(seed_args, signal.SIGKILL)))
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT)]
-    commands = {"worker": celery_args("worker"), "beat": celery_args("beat"), "web": gunicorn + ["wsgi:app"]}
+    commands = {
+        "worker": celery_args("worker"),
+        "relay": RELAY_ARGS,
+        "beat": celery_args("beat"),
+        "web": gunicorn + ["wsgi:app"],
+    }
     # Stop: gunicorn's quick shutdown (sockets reconnect and catch up); beat releases its lock in
     # Redis; the worker finishes its tasks. A death with the supervisor is SIGKILL: each is
     # crash-safe (the outbox, idempotent acks_late tasks).
-    stops = {"worker": (signal.SIGTERM, 20), "beat": (signal.SIGTERM, 10), "web": (signal.SIGINT, 10)}
+    stops = {
+        "worker": (signal.SIGTERM, 20),
+        "relay": (signal.SIGTERM, 5),
+        "beat": (signal.SIGTERM, 10),
+        "web": (signal.SIGINT, 10),
+    }
     for kind, args in commands.items():
         stop_signal, stop_seconds = stops[kind]
         supervisor.start(

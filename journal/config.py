@@ -47,7 +47,13 @@ def role_url(owner_url: str, role: str, password: str | None = None) -> str:
 CELERY_WORKER_FLAGS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
 
 # The database roles each kind of process connects as; the first is its default connection.
-PROCESS_ROLES = {"web": ("app", "admin"), "worker": ("worker",), "beat": ("worker",), "admin": ("admin",)}
+PROCESS_ROLES = {
+    "web": ("app", "admin"),
+    "relay": ("worker",),
+    "worker": ("worker",),
+    "beat": ("worker",),
+    "admin": ("admin",),
+}
 
 
 def role_url_var(role: str) -> str:
@@ -112,6 +118,8 @@ def settings() -> dict:
         "PAGE_SIZE_DEFAULT": 50,
         "PAGE_SIZE_MAX": 200,
         "REPLAY_BATCH": 500,
+        # An event waiting longer than this for the relay makes every web process unready (/readyz).
+        "READY_RELAY_LAG_SECONDS": env_int("READY_RELAY_LAG_SECONDS", 15),
         # Replays (a connect with a cursor it is behind, or signals:sync) per user per minute, over
         # all their sockets and web processes; and the receipts waiting in Redis before acks are dropped.
         "SOCKET_REPLAYS_PER_USER_PER_MINUTE": env_int("SOCKET_REPLAYS_PER_USER_PER_MINUTE", 30),
@@ -165,7 +173,6 @@ def celery_settings() -> dict:
         "redbeat_lock_timeout": 10,
         "beat_max_loop_interval": 1,
         "beat_schedule": {
-            "relay-sweep": {"task": events.RELAY_OUTBOX, "schedule": 2.0, **every},
             "flush-receipts": {"task": events.FLUSH_RECEIPTS, "schedule": 1.0, **every},
             "push-stats": {"task": events.PUSH_STATS, "schedule": 1.0, "options": {"expires": 2}},
             "generate-signals": {
@@ -218,7 +225,7 @@ def check_production(config: dict) -> None:
         url = config.get(role_url_var(role))
         if not url or make_url(url).password in (None, "", PLACEHOLDER):
             bad.append(f"{role_url_var(role)} (with the role's own password)")
-    if config.get("PROCESS_KIND") in ("web", "worker") and config.get("DATABASE_URL"):
+    if config.get("PROCESS_KIND") in ("web", "relay", "worker") and config.get("DATABASE_URL"):
         bad.append("DATABASE_URL must not be set for a web or worker process (the owner's credentials)")
     if not config.get("REDIS_URL"):
         bad.append("REDIS_URL")

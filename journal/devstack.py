@@ -1,4 +1,4 @@
-"""Real processes of the stack (gunicorn web, Celery worker and beat) for the tests and benchmarks.
+"""Real processes of the stack (gunicorn web, the relay, Celery worker and beat) for tests and benchmarks.
 
 Each process gets only the credentials of its kind (journal/process_env.py): the owner's
 DATABASE_URL never reaches a web or worker process, nor the signing keys a worker or beat.
@@ -73,6 +73,9 @@ class Stack:
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz")
         return url
+
+    def start_relay(self, name: str = "relay") -> None:
+        self.spawn(name, "relay", [sys.executable, "-m", "journal.relayd"])
 
     def start_worker(self, name: str = "worker") -> None:
         args = [sys.executable, "-m", "celery", "-A", "journal.worker", "worker", "-l", "INFO"]

@@ -5,14 +5,9 @@ from sqlalchemy.exc import OperationalError
 
 from journal import stats
 from journal.engine import generation, outcomes
-from journal.stream import emit, events, receipts, relay
+from journal.stream import emit, events, receipts
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
-
-
-@shared_task(name=events.RELAY_OUTBOX, **RETRY)
-def relay_outbox() -> int:
-    return relay.relay()
 
 
 @shared_task(name=events.FLUSH_RECEIPTS, **RETRY)

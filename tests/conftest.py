@@ -165,6 +165,7 @@ def launch_stack(worker_app, logdir, env: dict):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     stack = Stack(logdir, env)
     stack.start_worker()
+    stack.start_relay()
     stack.start_beat()
     stack.url = stack.start_web("web", free_port())
     return stack

@@ -110,7 +110,7 @@ def test_two_web_processes_both_deliver(hub, stack):
         stack.kill("web2")
 
 
-def test_kill_9_worker_and_web_lose_nothing(hub, stack):
+def test_kill_9_relay_and_web_lose_nothing(hub, stack):
     web = stack.start_web("web-victim", free_port())
     clients = {tier: hub.client(tier, url=web) for tier in TIERS}
     ids: list[str] = []
@@ -125,9 +125,9 @@ def test_kill_9_worker_and_web_lose_nothing(hub, stack):
     poster.start()
     try:
         time.sleep(1)
-        stack.kill("worker")  # mid-stream: nudges and a relay pass may die with it
+        stack.kill("relay")  # mid-stream: nudges and a relay pass may die with it
         time.sleep(1.5)
-        stack.start_worker()
+        stack.start_relay()
         time.sleep(1)
         stack.kill("web-victim")  # every socket of that process drops
         time.sleep(1)

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 import redis
 import requests
 
+from journal.devstack import signal_body
 from tests.stack import TIERS, assert_exact, assert_outcomes, wait_until
 from tests.world import World
 
@@ -28,7 +30,7 @@ def world():
     # which PostgreSQL (running as pgserver's user when we are root) then cannot enter.
     base = Path(tempfile.mkdtemp(prefix="journal-world-"))
     base.chmod(0o755)
-    world = World(base)
+    world = World(base, env={"READY_RELAY_LAG_SECONDS": "2"})
     yield world
     world.stop()
     shutil.rmtree(base, ignore_errors=True) if not os.environ.get("KEEP_WORLD") else None
@@ -63,6 +65,27 @@ def report(name: str, statuses: list[int]) -> None:
     print(f"\n{name}: writers saw {dict(Counter(statuses))}")
 
 
+def assert_refused_for_now(world: World) -> None:
+    """A post during the outage answers 503 with Retry-After (and the retry below stores it once)."""
+    resp = world.hub.http.post(
+        world.urls[0] + "/api/admin/signals",
+        json=signal_body(risk_tier="low", stop_loss="30000", take_profit="130000"),
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        timeout=GUARD,
+    )
+    assert resp.status_code == 503 and int(resp.headers["Retry-After"]) > 0, resp.text
+
+
+def assert_still_delivers(world: World) -> None:
+    """After the fault, a new client of every web process receives a new signal (the relay and
+    every process's listener recovered; not only the clients that were connected through it)."""
+    clients = [world.hub.client("high", url=url) for url in world.urls]
+    sid = world.hub.post("high")
+    for client in clients:
+        assert_exact(client, {sid})
+        client.close()
+
+
 def test_redis_restart_under_load_loses_nothing_and_every_web_process_hears_again(world):
     clients = {tier: world.hub.client(tier) for tier in TIERS}
     late = world.hub.client("high", url=world.urls[1])
@@ -72,7 +95,8 @@ def test_redis_restart_under_load_loses_nothing_and_every_web_process_hears_agai
         time.sleep(2)
         world.servers.stop_redis()
         assert wait_until(lambda: not any(world.ready(url) for url in world.urls), GUARD)
-        time.sleep(3)  # writers meet the outage
+        assert_refused_for_now(world)
+        time.sleep(2)  # writers meet the outage
         world.servers.redis_proc = world.servers.start_redis()
         back = time.time()
         assert wait_until(lambda: all(heard_since(world, url, back) for url in world.urls), GUARD)
@@ -83,13 +107,14 @@ def test_redis_restart_under_load_loses_nothing_and_every_web_process_hears_agai
         stop.set()
         poster.join()
     report("Redis restart", statuses)
-    assert 500 not in statuses and 503 in statuses
     for tier, client in clients.items():
         assert_exact(client, world.hub.expected(tier, ids))
         assert_outcomes(client, world.hub.expected_outcomes(tier))
     assert_exact(late, world.hub.expected("high", ids))
     for client in [*clients.values(), late]:
         client.close()
+    assert 500 not in statuses
+    assert_still_delivers(world)
 
 
 def test_readyz_names_redis_while_it_is_down_in_every_web_process(world):
@@ -103,6 +128,7 @@ def test_readyz_names_redis_while_it_is_down_in_every_web_process(world):
     finally:
         world.servers.redis_proc = world.servers.start_redis()
     assert wait_until(lambda: all(world.ready(url) for url in world.urls), GUARD)
+    assert_still_delivers(world)
 
 
 def test_a_web_process_that_stops_hearing_the_queue_turns_unready_until_it_hears_again(world):
@@ -115,6 +141,56 @@ def test_a_web_process_that_stops_hearing_the_queue_turns_unready_until_it_hears
 
     assert wait_until(lambda: failing() == ["message_queue"], GUARD)
     assert wait_until(lambda: all(world.ready(url) for url in world.urls), GUARD)
+    assert_still_delivers(world)
+
+
+def test_a_stopped_relay_turns_every_web_process_unready_until_it_is_back(world):
+    client = world.hub.client("low")
+    world.stack.kill("relay")
+    try:
+        sid = world.hub.post("low")  # stored (201); nothing sequences it while the relay is away
+
+        def failing(url: str) -> list[str]:
+            return requests.get(url + "/readyz", timeout=GUARD).json().get("failing", [])
+
+        assert wait_until(lambda: all(failing(url) == ["relay"] for url in world.urls), GUARD)
+    finally:
+        world.stack.start_relay()
+    assert wait_until(lambda: all(world.ready(url) for url in world.urls), GUARD)
+    assert_exact(client, {sid})
+    client.close()
+
+
+def test_a_signal_published_while_web_processes_were_unsubscribed_still_reaches_their_clients(world):
+    # Redis pub/sub keeps nothing for a subscriber that is away, and no later signal follows to
+    # reveal the gap: each web process must send what it missed once it has subscribed again.
+    clients = [world.hub.client("high", url=url) for url in world.urls]
+    admin = redis.Redis.from_url(world.servers.redis_url)
+    stop, killing = threading.Event(), threading.Event()
+
+    def keep_killing_subscribers() -> None:
+        while not stop.is_set():
+            admin.client_kill_filter(_type="pubsub")
+            killing.set()
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=keep_killing_subscribers)
+    killer.start()
+    try:
+        killing.wait(GUARD)
+        sid = world.hub.post("high")
+        with world.owner() as conn, conn.cursor() as cur:
+            emitted = "SELECT o.emitted_at IS NOT NULL FROM outbox o JOIN signals s ON s.id = o.signal_pk "
+            assert wait_until(
+                lambda: cur.execute(emitted + "WHERE s.signal_id = %s", (sid,)) or cur.fetchone()[0]
+            )
+        time.sleep(1)
+    finally:
+        stop.set()
+        killer.join()
+    for client in clients:
+        assert_exact(client, {sid})
+        client.close()
 
 
 def test_postgres_immediate_restart_answers_503_then_stores_and_delivers_every_201(world):
@@ -124,16 +200,18 @@ def test_postgres_immediate_restart_answers_503_then_stores_and_delivers_every_2
     try:
         time.sleep(2)
         world.servers.stop_postgres_immediately()
-        time.sleep(3)  # writers meet the outage
         during = world.hub.http.get(world.urls[0] + "/api/user/signals", timeout=GUARD)
         assert during.status_code == 503 and during.headers["Retry-After"]
+        for url in world.urls:
+            assert "database" in requests.get(url + "/readyz", timeout=GUARD).json()["failing"]
+        assert_refused_for_now(world)
+        time.sleep(2)  # writers meet the outage
         world.servers.pg_proc = world.servers.start_postgres()
         time.sleep(3)
     finally:
         stop.set()
         poster.join()
     report("PostgreSQL immediate restart", statuses)
-    assert 500 not in statuses and 503 in statuses
     with world.owner() as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM signals WHERE signal_id::text = ANY(%s)", (ids,))
         assert cur.fetchone()[0] == len(set(ids)) == len(ids)
@@ -141,6 +219,8 @@ def test_postgres_immediate_restart_answers_503_then_stores_and_delivers_every_2
         assert_exact(client, world.hub.expected(tier, ids))
         assert_outcomes(client, world.hub.expected_outcomes(tier) & set(ids))
         client.close()
+    assert 500 not in statuses
+    assert_still_delivers(world)
 
 
 def test_client_away_while_a_signal_settles_gets_the_outcome_through_its_cursor(world):

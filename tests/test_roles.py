@@ -95,3 +95,25 @@ def test_audit_log_is_hash_chained(owner, one_signal, relay):
     for before, after in zip(rows, rows[1:], strict=False):
         assert after[0] == before[1]
     assert all(len(row[1]) == 64 for row in rows)
+
+
+# Each role's own time limits (migration 007): a stuck statement or lock gives up instead of piling up.
+LIMITS = {
+    "app": ("5s", "2s", "30s"),
+    "admin": ("10s", "3s", "30s"),
+    "worker": ("30s", "10s", "2min"),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_stuck_statement_of_each_role_gives_up_at_its_time_limit(services, role):
+    conn = role_conn(services, role)
+    try:
+        with conn.cursor() as cur:
+            got = []
+            for name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"):
+                cur.execute(f"SHOW {name}")
+                got.append(cur.fetchone()[0])
+        assert tuple(got) == LIMITS[role]
+    finally:
+        conn.close()

@@ -1,5 +1,5 @@
 """`journal run` as a supervisor, with real processes on their own instance directory and port: a kill
-of the supervisor or a hang-up of its terminal leaves no process behind, and a killed web, worker or
+of the supervisor or a hang-up of its terminal leaves no process behind, and a killed web, relay, worker or
 beat is restarted while clients of every tier lose nothing."""
 
 import os
@@ -264,12 +264,12 @@ def test_hangup_of_its_terminal_stops_everything_in_order(run_stack):
     run_stack.wait_gone(guard=60)  # the bounded stop of each child, in turn
     log = run_stack.log.read_text()
     assert "SIGHUP received: stopping in order" in log
-    assert re.findall(r"stopping (\w+) \(pid", log) == ["web", "beat", "worker", "redis", "postgres"]
+    assert re.findall(r"stopping (\w+) \(pid", log) == ["web", "beat", "relay", "worker", "redis", "postgres"]
     assert "did not stop" not in log and "all stopped" in log
     assert "restarting" not in log  # the children got no SIGHUP of their own
 
 
-def test_kill_9_of_web_worker_and_beat_restarts_each_and_clients_lose_nothing(run_stack, capsys):
+def test_kill_9_of_web_relay_worker_and_beat_restarts_each_and_clients_lose_nothing(run_stack, capsys):
     run_stack.start()
     hub = DemoHub(run_stack.url)
     clients = {tier: hub.client(tier) for tier in TIERS}
@@ -290,15 +290,15 @@ def test_kill_9_of_web_worker_and_beat_restarts_each_and_clients_lose_nothing(ru
     def serving_again(name: str, killed_at: float, runs: int) -> bool:
         if name == "web":
             return requests.get(run_stack.url + "/healthz", timeout=1).ok
-        if name == "worker":  # the relay runs in the worker
+        if name == "relay":
             return delivered_after(killed_at)
-        return stats_runs() > runs  # push_stats is scheduled by beat only
+        return stats_runs() > runs  # push_stats is scheduled by beat and run by the worker
 
     poster = threading.Thread(target=post_steadily)
     poster.start()
     timings, killed = {}, {}
     try:
-        for name in ("web", "worker", "beat"):
+        for name in ("web", "relay", "worker", "beat"):
             time.sleep(2)
             pid = killed[name] = run_stack.pid_of(name)
             its_processes = {pid} | descendants(pid, process_table())

@@ -80,6 +80,7 @@ class World:
         env = {"REDIS_URL": self.servers.redis_url, "GENERATION_SECONDS": "86400", **(env or {})}
         self.stack = Stack(base, env, owner_url=self.servers.owner_url)
         self.stack.start_worker()
+        self.stack.start_relay()
         self.stack.start_beat()
         self.urls = [self.stack.start_web(f"web{i}", free_port()) for i in range(web_processes)]
         self.hub = Hub(self.urls[0], self.admin_app)

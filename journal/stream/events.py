@@ -19,7 +19,6 @@ SIGNAL_ACK = "signal:ack"  # {ids}: delivery receipts
 AUTH_RENEW = "auth:renew"  # {token}: a fresh access token for this socket
 
 # Celery tasks (journal.<verb>)
-RELAY_OUTBOX = "journal.relay_outbox"
 FLUSH_RECEIPTS = "journal.flush_receipts"
 PUSH_STATS = "journal.push_stats"
 GENERATE_SIGNALS = "journal.generate_signals"

@@ -9,8 +9,10 @@ Both subclass python-socketio's RedisManager (tested with python-socketio 5.18):
   instead of logging and dropping it, so the relay leaves the event unmarked and emits it again.
 
 The listener also notes, per tier room, the highest stream position it has heard (`positions`),
-seeded once from stream_rooms: a socket that reconnects with a cursor at or past it has missed
-nothing this process knows of, so it needs no catch-up query (what commits later arrives live).
+seeded from stream_rooms once subscribed: a socket that reconnects with a cursor at or past it has
+missed nothing this process knows of, so it needs no catch-up query (what commits later arrives
+live). What was published while the listener was not subscribed (Redis restarted, or dropped a
+slow subscriber) never reaches it; journal/stream/redeliver.py sends that to its rooms again.
 """
 
 import logging
@@ -38,6 +40,7 @@ class ListeningManager(socketio.RedisManager):
         self.canary_room = f"{events.CANARY}:{self.host_id}"
         self.canary_heard: float | None = None  # None: no canary kept (not a web process)
         self.positions: dict[str, int] | None = None  # room -> highest seq heard; None until seeded
+        self.subscribed: Callable[[bool], None] | None = None  # called with whether it is a reconnect
 
     def _handle_emit(self, message: dict) -> None:
         event = message.get("event")
@@ -71,14 +74,22 @@ class ListeningManager(socketio.RedisManager):
         return max(0.0, time.time() - self.canary_heard - DEAF_AFTER_SECONDS)
 
     def _redis_listen_with_retries(self):  # noqa: ANN202 - the library's generator
-        """The library's loop, with the reconnect delay capped at one second."""
+        """The library's loop, with the reconnect delay capped at one second; `subscribed` runs as a
+        background task once each subscription is confirmed (what was published before then is in
+        the database by then, what comes after arrives here)."""
+        reconnect = False
         while True:
             try:
                 self._redis_connect()
+                self.pubsub.ignore_subscribe_messages = False  # the confirmation is the cue
                 self.pubsub.subscribe(self.channel)
-                yield from self.pubsub.listen()
+                for message in self.pubsub.listen():
+                    if message.get("type") == "subscribe" and self.subscribed is not None:
+                        self.server.start_background_task(self.subscribed, reconnect)
+                    yield message
             except Exception as err:  # any failure of the connection: reconnect
                 log.warning("Socket.IO message queue: %s; resubscribing in 1 s", err)
+                reconnect = True
                 time.sleep(1)
 
 

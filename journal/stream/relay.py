@@ -8,13 +8,14 @@ so a client can tell a gap from a filter. Emission is at-least-once and in seq o
 sequenced but not yet emitted (a crash between the two steps) are emitted again first by the next
 relay. An event that cannot be encoded is set aside (failed_at, error) before it takes a seq, so
 the stream goes on without a hole that clients would wait on. The same pass chains new audit rows.
+
+Passes run in the relay process (journal/relayd.py), woken by `nudge()` after a writer commits
+and at least once a second without one.
 """
 
 import json
 import logging
-import time
 
-from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import Connection, text
 
@@ -22,54 +23,41 @@ from journal.extensions import db, get_redis
 from journal.stream import catchup, emit, events
 
 RELAY_LOCK = 7_301_002
-NUDGE_KEY = "relay:nudge"
-AGAIN_KEY = "relay:again"
-HEARTBEAT_KEY = "heartbeat:relay"
+NUDGE_CHANNEL = "relay:nudge"
+HEARTBEAT_KEY = "heartbeat:relay"  # when the relay process last ended a pass (journal/health reads it)
 BATCH = 500
 EVENT_NAMES = {"signal": events.SIGNAL_NEW, "outcome": events.SIGNAL_OUTCOME}
 log = logging.getLogger(__name__)
 
 
 def nudge() -> None:
-    """Ask a worker to relay now; at most one pending nudge at a time (the beat sweep backs it up).
+    """Wake the relay process now (a Redis message; without it the relay looks within a second).
 
     Called after a commit: a failure here must not turn a stored event into an error answer, so
-    Redis trouble is only logged (the beat sweep relays within seconds of Redis coming back).
+    any trouble is only logged.
     """
     try:
-        if get_redis().set(NUDGE_KEY, "1", nx=True, ex=5):
-            current_app.extensions["celery"].send_task(events.RELAY_OUTBOX)
+        get_redis().publish(NUDGE_CHANNEL, "1")
     except (RedisError, OSError) as err:
-        log.warning("relay nudge failed (the sweep will relay): %s", err)
+        log.warning("relay nudge failed (the relay looks again within a second): %s", err)
 
 
-def relay() -> int:
-    """Sequence and emit everything pending; return how many events were emitted.
-
-    Only one relay runs at a time. One that finds the lock taken leaves a flag and returns at once
-    (so it never ties up a worker process); the holder runs again while the flag is set, and looks
-    once more after unlocking, so no nudge is lost between its last pass and its unlock.
-    """
-    cache = get_redis()
-    cache.delete(NUDGE_KEY)
-    cache.set(AGAIN_KEY, "1")
-    cache.set(HEARTBEAT_KEY, time.time())
-    emitted = 0
-    while cache.exists(AGAIN_KEY):
-        with db.engine.connect() as conn:
+def relay() -> int | None:
+    """One pass: sequence and emit everything pending; return how many events were emitted, or
+    None when another relay holds the lock (it will see the same rows)."""
+    with db.engine.connect() as conn:
+        try:
             if not conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK}):
                 conn.rollback()
-                return emitted
+                return None
             conn.commit()
-            try:
-                while cache.delete(AGAIN_KEY):
-                    emitted += drain(conn)
-            except BaseException:
-                conn.invalidate()  # closing the connection releases the session lock
-                raise
+            emitted = drain(conn)
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RELAY_LOCK})
             conn.commit()
-    return emitted
+            return emitted
+        except BaseException:
+            conn.invalidate()  # closing the connection releases the session lock, whatever failed
+            raise
 
 
 def drain(conn: Connection) -> int:

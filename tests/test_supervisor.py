@@ -18,12 +18,15 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+from sqlalchemy.engine import make_url
 
 from journal.accounts import DEMO_ACCOUNTS
-from journal.devstack import ROOT, signal_body, wait_http
+from journal.devstack import ROOT, Stack, signal_body, wait_http
 from journal.embedded import free_port
+from journal.migrate import migrate
 from journal.stream import events
 from journal.stream.client import StreamClient
+from tests.conftest import create_database, drop_database
 from tests.stack import TIERS, Hub, assert_exact, assert_outcomes
 
 # The stack runs under this small process, a child subreaper: whatever the stack leaves behind when
@@ -257,13 +260,25 @@ def assert_each_child_holds_only_its_own(run_stack) -> None:
         assert keys == (SIGNING_KEYS if name == "web" else {}), name
 
 
-def test_hangup_of_its_terminal_stops_everything_in_order(run_stack):
+# How an operator stops it: closing the terminal (SIGHUP to its foreground job), Ctrl-C (SIGINT to
+# the job), or a service manager's SIGTERM to the process.
+STOPS = {
+    "hangup": (os.killpg, signal.SIGHUP),
+    "ctrl-c": (os.killpg, signal.SIGINT),
+    "term": (os.kill, signal.SIGTERM),
+}
+
+
+@pytest.mark.parametrize("how", STOPS)
+def test_hangup_ctrl_c_or_term_stops_everything_in_order(run_stack, how):
     run_stack.start()
-    assert_each_child_holds_only_its_own(run_stack)
-    os.killpg(run_stack.supervisor, signal.SIGHUP)  # what closing the terminal sends its foreground job
+    if how == "hangup":
+        assert_each_child_holds_only_its_own(run_stack)
+    send, signum = STOPS[how]
+    send(run_stack.supervisor, signum)
     run_stack.wait_gone(guard=60)  # the bounded stop of each child, in turn
     log = run_stack.log.read_text()
-    assert "SIGHUP received: stopping in order" in log
+    assert f"{signal.Signals(signum).name} received: stopping in order" in log
     assert re.findall(r"stopping (\w+) \(pid", log) == ["web", "beat", "relay", "worker", "redis", "postgres"]
     assert "did not stop" not in log and "all stopped" in log
     assert "restarting" not in log  # the children got no SIGHUP of their own
@@ -338,3 +353,23 @@ def wait_for(condition, what: str, guard: float) -> None:
             pass
         assert time.monotonic() < deadline, f"no {what} within {guard} s"
         time.sleep(0.05)
+
+
+def test_a_process_started_before_its_database_is_migrated_waits_then_serves(services, tmp_path):
+    # The ordered start of each process, whoever starts it: the relay's database is reachable but
+    # not migrated yet; it must log that it waits (bounded retries), then serve once migrated.
+    owner = make_url(services["DATABASE_URL"])
+    name = f"journal_late_{uuid.uuid4().hex[:8]}"
+    create_database(owner.set(database="postgres").render_as_string(hide_password=False), name)
+    late = owner.set(database=name).render_as_string(hide_password=False)
+    log = tmp_path / "relay.log"
+    stack = Stack(tmp_path, owner_url=late)
+    try:
+        stack.start_relay()
+        wait_for(lambda: "not migrated yet" in log.read_text(), "a waiting log line", 30)
+        migrate(late)
+        wait_for(lambda: "database (as the worker role) and Redis ready" in log.read_text(), "ready", 30)
+        assert stack.procs["relay"].poll() is None
+    finally:
+        stack.stop()
+        drop_database(late)

@@ -4,7 +4,14 @@ from functools import partial
 
 from flask import Flask
 
-from journal.config import WEB_SECRETS, check_production, database_urls, holds_web_secrets, settings
+from journal.config import (
+    AUTOCOMMIT,
+    WEB_SECRETS,
+    check_production,
+    database_urls,
+    holds_web_secrets,
+    settings,
+)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -24,7 +31,19 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", urls.pop(app.config["DB_ROLE"]))
     # Flask-SQLAlchemy applies SQLALCHEMY_ENGINE_OPTIONS to the default engine only; binds need them too.
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-    app.config.setdefault("SQLALCHEMY_BINDS", {role: {"url": url, **options} for role, url in urls.items()})
+    # A pre-ping is a round trip per checkout: web processes go without (the first request on a
+    # connection a restarted server closed answers 503 and the stale pool is discarded); the others,
+    # whose checkouts are few, check.
+    options.setdefault("pool_pre_ping", app.config.get("PROCESS_KIND") != "web")
+    binds = {role: {"url": url, **options} for role, url in urls.items()}
+    # The default role's connections in autocommit, for writes that are one statement (atomic on its
+    # own): no BEGIN and COMMIT round trips, and no toggling of a pooled connection's mode.
+    binds[AUTOCOMMIT] = {
+        "url": app.config["SQLALCHEMY_DATABASE_URI"],
+        **options,
+        "isolation_level": "AUTOCOMMIT",
+    }
+    app.config.setdefault("SQLALCHEMY_BINDS", binds)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
 
     from journal import errors, identity, openapi, socket_sessions, sockets

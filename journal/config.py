@@ -56,6 +56,9 @@ PROCESS_ROLES = {
 }
 
 
+AUTOCOMMIT = "autocommit"  # the bind of the default role's connections in autocommit mode
+
+
 def role_url_var(role: str) -> str:
     return f"DATABASE_URL_{role.upper()}"
 
@@ -151,7 +154,21 @@ def settings() -> dict:
         "GENERATION_TIMEFRAME": env("GENERATION_TIMEFRAME", "5m"),
         "GENERATION_MIN_CONFIDENCE": env_int("GENERATION_MIN_CONFIDENCE", 60),
         "GENERATION_COOLDOWN_SECONDS": env_int("GENERATION_COOLDOWN_SECONDS", 600),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20},
+        # pool_pre_ping is set per kind of process (journal/__init__.py). Connections to a server over
+        # TCP give up within seconds when it vanishes (keepalives).
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_size": 10,
+            "max_overflow": 20,
+            "pool_recycle": 3600,
+            "connect_args": {
+                "connect_timeout": 5,
+                "keepalives": 1,
+                "keepalives_idle": 10,
+                "keepalives_interval": 5,
+                "keepalives_count": 3,
+                "tcp_user_timeout": 15000,
+            },
+        },
         "CELERY": celery_settings(),
     }
 

@@ -2,10 +2,10 @@
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from marshmallow import Schema, ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import BadRequest, HTTPException
 
@@ -86,12 +86,21 @@ def init_app(app: Flask) -> None:
         log.warning("database unavailable: %s", err)
         return error_response(503, "Briefly unavailable (database); try again.", retry_after=OUTAGE_SECONDS)
 
+    @app.errorhandler(DBAPIError)
+    def lost_connection(err: DBAPIError):
+        """A pooled connection the server closed (it restarted): psycopg2 raises a bare DatabaseError,
+        SQLAlchemy discards the pool; any other database error is a bug and stays a 500."""
+        if not err.connection_invalidated:
+            raise err
+        return database_outage(err)
+
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         if request.path.startswith("/api/") or request.is_json or err.code >= 500:
             message = err.description or err.name
             if err.code == 429:
                 message = f"Too many requests: at most {message}."
+                g.rate_limited = True  # Flask-Limiter adds Retry-After and X-RateLimit-* (extensions.py)
             response = error_response(err.code, message)
             for name, value in err.get_headers():  # e.g. Allow on 405, Retry-After on 429
                 if name.lower() != "content-type":

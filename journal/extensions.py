@@ -1,15 +1,34 @@
 """Unbound extensions (db, jwt, socketio, limiter), the shared Redis client and the Celery factory."""
 
+import flask_limiter
 import redis
 from celery import Celery, Task
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context, request
 from flask_jwt_extended import JWTManager
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+
+
+class Limiter(flask_limiter.Limiter):
+    """Flask-Limiter, adding its X-RateLimit-* and Retry-After headers only where a client acts on
+    them: on API-key requests (their plan's daily allowance) and on every 429. Computing them costs
+    two Redis round trips, which other requests (a dashboard's, an admin's post) are spared."""
+
+    @property
+    def _headers_enabled(self) -> bool | None:
+        if self._headers_configured is None:  # not configured yet: init_app reads the setting
+            return None
+        if not self._headers_configured or not has_request_context():
+            return False
+        return g.get("rate_limited", False) or request.headers.get("Authorization", "").startswith("ApiKey ")
+
+    @_headers_enabled.setter
+    def _headers_enabled(self, value: bool) -> None:
+        self._headers_configured = value
+
 
 db = SQLAlchemy()
 jwt = JWTManager()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import Flask, Response, g, request
-from flask_jwt_extended import decode_token, verify_jwt_in_request
+from flask_jwt_extended import decode_token, get_jwt, verify_jwt_in_request
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,6 +22,7 @@ from journal.errors import APIError, error_response
 from journal.extensions import jwt
 from journal.passwords import check_password, dummy_hash
 from journal.tokens import live_account
+from journal.verified_tokens import verified
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ def authenticate(email: str, password: str) -> Account | None:
 
 
 API_KEY_SCHEME = "ApiKey "
+BEARER_SCHEME = "Bearer "
 
 
 def presented_key() -> str | None:
@@ -56,6 +58,24 @@ def key_account() -> tuple[KeyRecord, Account]:
     return g.api_key[1], g.account
 
 
+def authenticate_bearer() -> None:
+    """Check the request's access token and set g.account: a token this process verified before
+    skips the signature check (journal/verified_tokens.py); its session and account are checked
+    every time. Anything else takes flask-jwt-extended's full check and its answers (401, 422)."""
+    header = request.headers.get("Authorization", "")
+    token = header[len(BEARER_SCHEME) :] if header.startswith(BEARER_SCHEME) else None
+    claims = verified.get(token) if token else None
+    if claims is None:
+        verify_jwt_in_request()
+        if get_jwt().get("type") == "access":
+            verified.put(token, get_jwt())
+        return
+    account = live_account(claims)
+    if account is None:
+        raise APIError(401, "Token has been revoked.", {"Authorization": ["revoked"]})
+    g.account = account
+
+
 def role_required(role: str | None = None, key_scope: str | None = None) -> Callable:
     """Require a live access token, or an API key of `key_scope` where the route accepts keys;
     with `role`, require that the account has that role now (403)."""
@@ -74,7 +94,7 @@ def role_required(role: str | None = None, key_scope: str | None = None) -> Call
                         403, f"This route needs a key of scope {key_scope}.", {"Authorization": ["scope"]}
                     )
             else:
-                verify_jwt_in_request()
+                authenticate_bearer()
             if role is not None and current_account().role != role:
                 raise APIError(403, f"This needs the {role} role.")
             return view(*args, **kwargs)

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 from itertools import accumulate
 
+from flask import g, has_request_context
 from flask.json.provider import DefaultJSONProvider
 
 # A request body nests at most this deep; checked on the raw text, so a body of tens of thousands
@@ -13,6 +14,9 @@ from flask.json.provider import DefaultJSONProvider
 MAX_BODY_DEPTH = 32
 # Text PostgreSQL can store (no NUL) that encodes as UTF-8 (no lone surrogates).
 UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+# An escape in JSON text that could decode to NUL or a surrogate (a valid pair included: those bodies
+# take the exact check of every value instead).
+UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 # A JSON string literal, escapes included (unrolled, so it matches in linear time).
 STRING_LITERAL = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 BRACKETS = re.compile(r"[\[\]{}]")
@@ -41,7 +45,10 @@ class DecimalJSONProvider(DefaultJSONProvider):
             raise ValueError(f"JSON nested deeper than {MAX_BODY_DEPTH} levels.")
         kwargs.setdefault("parse_float", Decimal)
         kwargs.setdefault("parse_constant", refuse_constant)
-        return json.loads(s, **kwargs)
+        value = json.loads(s, **kwargs)
+        if has_request_context():  # one look at the text spares the schemas a walk over every value
+            g.body_text_storable = storable_text(s) and UNSTORABLE_ESCAPE.search(s) is None
+        return value
 
 
 def storable_text(text: str) -> bool:

@@ -4,18 +4,18 @@ them; /api/openapi.json is built from what the routes recorded, so the schemas a
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import cache, wraps
 from urllib.parse import parse_qsl
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
 from marshmallow import Schema, fields
 
 from journal import responses
 from journal.errors import json_body, load
 from journal.jsonio import MAX_BODY_DEPTH
-from journal.schemas import MAX_PRICE, Price, Symbol
+from journal.schemas import MAX_PRICE, Price, Symbol, text_checked
 
 BEARER = "bearer"
 API_KEY = "apiKey"
@@ -44,6 +44,13 @@ CONVERTER_SCHEMAS = {"uuid": {"type": "string", "format": "uuid"}, "int": {"type
 NO_NUL = "^[^\\u0000]*$"
 # Decimal text the Price field accepts: not zero, below 10^12, at most 10 decimal places.
 PRICE_PATTERN = "^(?=.*[1-9])0*[0-9]{1,12}(\\.[0-9]{1,10})?$"
+
+
+@cache
+def schema_instance(schema: type[Schema]) -> Schema:
+    """One instance per schema class: loading keeps no state in it, and making one deep-copies every
+    declared field (a third of a small request's validation time)."""
+    return schema()
 
 
 @dataclass(frozen=True)
@@ -76,13 +83,14 @@ class Operation:
         loaded = {}
         if self.body:
             sent = {} if self.optional_body and not request.get_data(cache=True) else json_body()
-            loaded["body"] = load(self.body(), sent)
+            with text_checked(g.get("body_text_storable", False)):
+                loaded["body"] = load(schema_instance(self.body), sent)
         if self.query:
-            loaded["query"] = load(self.query(), query_arguments())
+            loaded["query"] = load(schema_instance(self.query), query_arguments())
         if self.headers:
-            names = [field.data_key or name for name, field in self.headers().fields.items()]
+            names = [field.data_key or name for name, field in schema_instance(self.headers).fields.items()]
             sent = {name: request.headers[name] for name in names if name in request.headers}
-            loaded["headers"] = load(self.headers(), sent)
+            loaded["headers"] = load(schema_instance(self.headers), sent)
         return loaded
 
 

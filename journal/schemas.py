@@ -3,6 +3,8 @@
 import json
 import re
 from collections.abc import Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -28,6 +30,18 @@ MAX_BIGINT = 2**63 - 1  # keyset cursors are PostgreSQL bigints
 MAX_PAYLOAD_DEPTH = 16
 MAX_SIGNAL_LIFETIME = timedelta(days=366)
 UNSTORABLE = "Text must not contain NUL or lone surrogates."
+# True while loading a request body whose whole text holds no NUL or surrogate (journal/jsonio.py).
+TEXT_CHECKED: ContextVar[bool] = ContextVar("text_checked", default=False)
+
+
+@contextmanager
+def text_checked(checked: bool):
+    """Within: the schemas may skip looking for unstorable text (the caller checked all of it)."""
+    token = TEXT_CHECKED.set(checked)
+    try:
+        yield
+    finally:
+        TEXT_CHECKED.reset(token)
 
 
 class Price(fields.Decimal):
@@ -95,7 +109,7 @@ class StrictSchema(Schema):
 
     @pre_load
     def refuse_unstorable_text(self, data: object, **_: object) -> object:
-        if isinstance(data, Mapping):
+        if isinstance(data, Mapping) and not TEXT_CHECKED.get():
             bad = {
                 name: [UNSTORABLE] for name, value in data.items() if contains_unstorable_text([name, value])
             }

@@ -2,17 +2,17 @@
 
 from uuid import UUID
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from journal import responses
 from journal.api_keys import SIGNALS_WRITE
-from journal.extensions import limiter
 from journal.identity import current_user_id, role_required
 from journal.key_routes import add_key_routes
 from journal.openapi import operation
 from journal.schemas import AdminSignalFilter, IdempotencyHeader, SignalCreate
 from journal.signal_api import find_signal, post_signal, signal_page
 from journal.stream.record import archive_signal
+from journal.write_limit import write_limited
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 add_key_routes(bp, SIGNALS_WRITE, role="admin")
@@ -20,7 +20,7 @@ add_key_routes(bp, SIGNALS_WRITE, role="admin")
 
 @bp.post("/signals")
 @role_required("admin")
-@limiter.limit(lambda: current_app.config["RATELIMIT_WRITE"])
+@write_limited
 @operation(
     responses.Signal,
     status=(201, 200),

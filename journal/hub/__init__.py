@@ -3,14 +3,14 @@
 from datetime import UTC, datetime
 from uuid import UUID
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from journal import responses, stats
 from journal.api_keys import READ, SIGNALS_WRITE
 from journal.engine.evaluate import Outcome
 from journal.engine.outcomes import record_outcome
 from journal.errors import APIError
-from journal.extensions import db, limiter
+from journal.extensions import db
 from journal.identity import current_account, role_required
 from journal.models import Signal
 from journal.openapi import operation
@@ -18,6 +18,7 @@ from journal.quotas import metered
 from journal.schemas import HubFilter, IdempotencyHeader, Settlement, SignalCreate
 from journal.signal_api import find_signal, post_signal, signal_page
 from journal.stream import catchup
+from journal.write_limit import write_limited
 
 bp = Blueprint("hub", __name__, url_prefix="/api/hub")
 
@@ -52,7 +53,7 @@ def list_signals(query: dict):
 @bp.post("/signals")
 @metered
 @role_required("admin", key_scope=SIGNALS_WRITE)
-@limiter.limit(lambda: current_app.config["RATELIMIT_WRITE"])
+@write_limited
 @operation(
     responses.Signal,
     status=(201, 200),

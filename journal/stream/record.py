@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+from journal.config import AUTOCOMMIT
 from journal.domain import TIMEFRAME_SECONDS, grade_for
 from journal.extensions import db
 from journal.models import Signal, signal_dict
@@ -66,14 +67,14 @@ def record_signal(
     values["payload"] = json.dumps(data.get("payload") or {})
     values.update(source=source, created_by=created_by)
     values["dedup_key"] = idempotency_key or data.get("dedup_key") or f"uuid:{uuid.uuid4()}"
-    row = db.session.execute(RECORD, values).first()
+    # One statement, atomic on its own: in autocommit it costs one round trip, not three.
+    with db.engines[AUTOCOMMIT].connect() as conn:
+        row = conn.execute(RECORD, values).first()
     if row is None:
-        db.session.rollback()
         existing = db.session.scalar(db.select(Signal).where(Signal.dedup_key == values["dedup_key"]))
         if any(getattr(existing, name) != data[name] for name in CORE_FIELDS):
             raise KeyConflict(values["dedup_key"])
         return Recorded(existing.to_dict(), created=False)
-    db.session.commit()
     relay.nudge()
     return Recorded(signal_dict(row), created=True)
 

@@ -197,6 +197,8 @@ def celery_settings() -> dict:
                 "schedule": float(env("GENERATION_SECONDS", "30")),
                 **every,
             },
+            # monthly partitions three months ahead (verify warns below two): a day's slack is plenty
+            "create-partitions": {"task": events.CREATE_PARTITIONS, "schedule": 6 * 3600.0, **every},
             "check-outcomes": {
                 "task": events.CHECK_OUTCOMES,
                 "schedule": float(env("OUTCOME_SECONDS", "5")),

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import requests
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def signal_body(**overrides) -> dict:
-    """A valid POST /api/admin/signals body; keyword arguments replace fields."""
+    """A valid POST /api/admin/signals body, each one a new signal (its payload carries a fresh
+    `ref`: equal content within a candle is one signal); keyword arguments replace fields."""
     body = {
         "symbol": "BTCUSDT",
         "side": "buy",
@@ -30,7 +32,7 @@ def signal_body(**overrides) -> dict:
         "risk_tier": "low",
         "confidence": 72,
         "timeframe": "4h",
-        "payload": {"analysis": "breakout above range"},
+        "payload": {"analysis": "breakout above range", "ref": uuid.uuid4().hex[:12]},
     }
     body.update(overrides)
     return body

@@ -4,9 +4,9 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import BigInteger, ForeignKey, Numeric, SmallInteger, Text
+from sqlalchemy import BigInteger, ForeignKey, Numeric, SmallInteger, Text, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from journal.extensions import db
 from journal.jsonio import price_text
@@ -58,13 +58,36 @@ class Signal(db.Model):
     outcome_price: Mapped[Decimal | None] = mapped_column(Numeric(24, 10))
     outcome_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
-    stream_seq: Mapped[int | None] = mapped_column(BigInteger)
     created_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(server_default=db.func.now())
-    dedup_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(primary_key=True, server_default=db.func.now())
+    dedup_key: Mapped[str | None] = mapped_column(Text)
 
     def to_dict(self) -> dict:
         return signal_dict(self)
+
+
+class StreamEvent(db.Model):
+    """An outbox row: one event of the stream (a signal's creation or its outcome) and its seq."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    signal_pk: Mapped[int] = mapped_column(BigInteger)
+    signal_created_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(Text)
+    signal_tier: Mapped[str] = mapped_column(Text)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(server_default=db.func.now())
+    sequenced_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+# A signal's stream position is its creation event's seq (None until the relay sequences it).
+Signal.seq = column_property(
+    select(StreamEvent.seq)
+    .where(StreamEvent.signal_pk == Signal.id, StreamEvent.kind == "signal")
+    .scalar_subquery()
+)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -75,7 +98,7 @@ def signal_dict(row: object) -> dict:
     """The public form of a signal, from an ORM object or a result row with the same names."""
     return {
         "id": str(row.signal_id),
-        "seq": row.stream_seq,
+        "seq": getattr(row, "seq", None),  # its stream position, where the row was read with it
         "symbol": row.symbol,
         "side": row.side,
         "entry_price": price_text(row.entry_price),
@@ -101,7 +124,8 @@ class UserSignal(db.Model):
     __tablename__ = "user_signals"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"))
-    signal_pk: Mapped[int] = mapped_column(BigInteger, ForeignKey("signals.id"))
+    signal_pk: Mapped[int] = mapped_column(BigInteger)
+    signal_created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     taken_at: Mapped[datetime | None]
     journaled_at: Mapped[datetime | None]

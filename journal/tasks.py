@@ -3,7 +3,7 @@
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
-from journal import stats
+from journal import partitions, stats
 from journal.engine import generation, outcomes
 from journal.stream import emit, events, receipts
 
@@ -33,3 +33,8 @@ def generate_signals() -> int:
 @shared_task(name=events.CHECK_OUTCOMES, **RETRY)
 def check_outcomes() -> int:
     return outcomes.check_active()
+
+
+@shared_task(name=events.CREATE_PARTITIONS, **RETRY)
+def create_partitions() -> int:
+    return partitions.create_partitions()

@@ -8,7 +8,7 @@ from journal.stream.catchup import with_state
 
 JOURNAL = text(
     "SELECT s.*, us.id AS entry_id, us.delivered_at, us.taken_at, us.journaled_at, us.notes "
-    "FROM user_signals us JOIN signals s ON s.id = us.signal_pk "
+    "FROM user_signals us JOIN signals s ON s.id = us.signal_pk AND s.created_at = us.signal_created_at "
     "WHERE us.user_id = :uid AND (us.taken_at IS NOT NULL OR us.notes IS NOT NULL) "
     "AND (CAST(:before AS bigint) IS NULL OR us.id < :before) ORDER BY us.id DESC LIMIT :n"
 )
@@ -26,7 +26,8 @@ STATS = text(
     # taken but never filled: no trade, so out of the win rate
     f"count(*) FILTER (WHERE us.taken_at IS NOT NULL AND s.outcome = '{NOT_FILLED}') AS not_filled, "
     "count(*) FILTER (WHERE us.taken_at IS NOT NULL AND s.outcome IS NULL) AS open "
-    "FROM user_signals us JOIN signals s ON s.id = us.signal_pk WHERE us.user_id = :uid"
+    "FROM user_signals us JOIN signals s ON s.id = us.signal_pk AND s.created_at = us.signal_created_at "
+    "WHERE us.user_id = :uid"
 )
 
 DAILY = text(

@@ -14,7 +14,7 @@ AUDIT = text(
 )
 ROLLUP = text(
     "SELECT (SELECT coalesce(sum(total), 0) FROM signal_stats) AS rollup_total, "
-    "(SELECT count(*) FROM signals WHERE stream_seq IS NOT NULL) AS sequenced"
+    "(SELECT count(*) FROM outbox WHERE kind = 'signal' AND seq IS NOT NULL) AS sequenced"
 )
 # Each outcome column of the roll-up against a recount of the signals (the trigger counts every outcome).
 OUTCOME_ROLLUP = text(
@@ -24,27 +24,36 @@ OUTCOME_ROLLUP = text(
     + ", ".join(f"count(*) FILTER (WHERE outcome = '{v}') AS {n}_stored" for n, v in OUTCOME_COLUMNS.items())
     + " FROM signals) AS recount"
 )
+# Events waiting over a minute to be sequenced or published, and events set aside.
 OUTBOX = text(
-    "SELECT count(*) FILTER (WHERE failed_at IS NULL) AS stuck, "
-    "array_agg(id ORDER BY id) FILTER (WHERE failed_at IS NOT NULL) AS set_aside FROM outbox "
-    "WHERE emitted_at IS NULL AND (failed_at IS NOT NULL OR created_at < now() - interval '1 minute')"
+    "SELECT (SELECT count(*) FROM outbox WHERE seq IS NULL AND failed_at IS NULL "
+    "AND created_at < now() - interval '1 minute') + (SELECT count(*) FROM outbox "
+    "WHERE seq > (SELECT emitted_upto FROM relay_state) AND sequenced_at < now() - interval '1 minute') "
+    "AS stuck, (SELECT array_agg(id ORDER BY id) FROM outbox WHERE failed_at IS NOT NULL) AS set_aside"
 )
+# Months of partitions made ahead of this one (beat keeps three; an insert past the last one fails).
+PARTITIONS_AHEAD = text(
+    "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+    "WHERE i.inhparent = 'public.signals'::regclass "
+    "AND c.relname > 'signals_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')"
+)
+MIN_PARTITIONS_AHEAD = 2
 UNCHAINED = text(
     "SELECT count(*) FROM audit_log WHERE chain_pos IS NULL AND created_at < now() - interval '1 minute'"
 )
 # Events whose tier or kind does not match their signal (migration 010 refuses new ones).
 FORGED_EVENTS = text(
-    "SELECT array_agg(o.id ORDER BY o.id) FROM outbox o JOIN signals s ON s.id = o.signal_pk "
+    "SELECT array_agg(o.id ORDER BY o.id) FROM outbox o "
+    "JOIN signals s ON s.id = o.signal_pk AND s.created_at = o.signal_created_at "
     "WHERE o.signal_tier <> s.risk_tier OR (o.kind = 'outcome' AND s.outcome IS NULL)"
 )
 
 
 APP_ROLES = [user for user, _ in ROLES.values()]
 # Columns no application role may set when it inserts a signal (the relay and outcomes set them later).
+# (They insert the id, which their signal's key row took; the database stamps created_at.)
 SIGNAL_COLUMNS_NOT_INSERTED = (
-    "id",
     "signal_id",
-    "stream_seq",
     "status",
     "outcome",
     "outcome_price",
@@ -75,6 +84,9 @@ ROLE_EXCESS = text(
     "UNION ALL SELECT r, format('may insert signals.%s', col) FROM unnest(CAST(:roles AS text[])) r "
     "CROSS JOIN unnest(CAST(:columns AS text[])) col "
     "WHERE has_column_privilege(r, 'public.signals', col, 'INSERT') "
+    "UNION ALL SELECT r, format('may insert signal_keys.%s', col) FROM unnest(CAST(:roles AS text[])) r "
+    "CROSS JOIN (VALUES ('signal_pk'), ('signal_created_at')) AS k(col) "
+    "WHERE has_column_privilege(r, 'public.signal_keys', col, 'INSERT') "
     # has_any_column_privilege: a column-level grant (GRANT INSERT (role) ON users) counts too
     "UNION ALL SELECT 'trading_app_user', 'may create or change users' "
     "WHERE has_any_column_privilege('trading_app_user', 'public.users', 'INSERT') "
@@ -91,7 +103,7 @@ ROLE_EXCESS = text(
 )
 OUTBOX_GUARDED = text(
     "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'public.outbox'::regclass "
-    "AND tgname = 'outbox_event_of_signal' AND tgenabled <> 'D')"
+    "AND tgname = 'outbox_events_of_signals' AND tgenabled <> 'D')"
 )
 
 
@@ -104,7 +116,7 @@ def privilege_problems() -> list[str]:
     rows = db.session.execute(ROLE_EXCESS, {"roles": APP_ROLES, "columns": list(SIGNAL_COLUMNS_NOT_INSERTED)})
     problems += [f"role {role} {what}" for role, what in rows]
     if not db.session.scalar(OUTBOX_GUARDED):
-        problems.append("outbox has no enabled trigger outbox_event_of_signal (events could be forged)")
+        problems.append("outbox has no enabled trigger outbox_events_of_signals (events could be forged)")
     return problems
 
 
@@ -125,12 +137,15 @@ def verify() -> list[str]:
             problems.append(f"signal_stats: {name} {outcomes[name]} != {outcomes[f'{name}_stored']} stored")
     outbox = db.session.execute(OUTBOX).one()
     if outbox.stuck:
-        problems.append(f"outbox: {outbox.stuck} events not emitted after a minute (is a worker running?)")
+        problems.append(f"outbox: {outbox.stuck} events not published after a minute (is the relay running?)")
     if outbox.set_aside:
         problems.append(f"outbox: events set aside because they cannot be encoded: {outbox.set_aside[:20]}")
     forged = db.session.scalar(FORGED_EVENTS)
     if forged:
         problems.append(f"outbox: events whose tier or kind does not match their signal: {forged[:20]}")
+    ahead = db.session.scalar(PARTITIONS_AHEAD)
+    if ahead < MIN_PARTITIONS_AHEAD:
+        problems.append(f"signals: only {ahead} monthly partitions ahead (is beat running?)")
     unchained = db.session.scalar(UNCHAINED)
     if unchained:
         problems.append(f"audit_log: {unchained} rows not chained after a minute (is a worker running?)")

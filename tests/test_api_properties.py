@@ -1,6 +1,7 @@
 """Hypothesis properties: the price rules of both sides, and payloads that come back equal through the API."""
 
 import json
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -86,7 +87,8 @@ def depth(value: object) -> int:
 @given(payload=st.dictionaries(text, json_values, max_size=8))
 def test_any_payload_within_the_limits_comes_back_equal(client, admin_headers, payload):
     assume(depth(payload) <= MAX_PAYLOAD_DEPTH and len(json.dumps(payload)) <= 16 * 1024)
-    posted = client.post("/api/admin/signals", json=signal_body(payload=payload), headers=admin_headers)
+    key = {"Idempotency-Key": uuid.uuid4().hex}  # one signal per example, whatever its content
+    posted = client.post("/api/admin/signals", json=signal_body(payload=payload), headers=admin_headers | key)
     assert posted.status_code == 201, posted.json
     assert json.loads(posted.get_data())["payload"] == payload
     read = client.get(f"/api/admin/signals/{posted.json['id']}", headers=admin_headers)

@@ -29,15 +29,18 @@ def engine(services, worker_app, admin_app, tmp_path_factory):
     stack.stop()
 
 
+SEQUENCED = "id IN (SELECT signal_pk FROM outbox WHERE kind = 'signal' AND seq IS NOT NULL)"
+
+
 def recount(owner) -> dict:
     with owner.cursor() as cur:
         cur.execute(
             "SELECT count(*), count(*) FILTER (WHERE outcome = 'WIN'), "
             "count(*) FILTER (WHERE outcome = 'LOSS'), count(*) FILTER (WHERE outcome = 'EXPIRED') "
-            "FROM signals WHERE stream_seq IS NOT NULL"
+            f"FROM signals WHERE {SEQUENCED}"
         )
         total, wins, losses, expired = cur.fetchone()
-        cur.execute("SELECT risk_tier, count(*) FROM signals WHERE stream_seq IS NOT NULL GROUP BY 1")
+        cur.execute(f"SELECT risk_tier, count(*) FROM signals WHERE {SEQUENCED} GROUP BY 1")
         by_tier = dict(cur.fetchall())
     return {"total": total, "wins": wins, "losses": losses, "expired": expired, "by_tier": by_tier}
 

@@ -10,6 +10,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 
 import psutil
 import redis
@@ -21,7 +22,11 @@ from journal.stream.client import StreamClient
 from tests.stack import wait_until
 
 GUARD = 30  # seconds: a hang guard, not a timing assertion
-BIG = {"payload": {"analysis": "x" * 16000}}  # near MAX_SIGNAL_PAYLOAD_BYTES: fills a stalled socket fast
+
+
+def big() -> dict:
+    """A new signal near MAX_SIGNAL_PAYLOAD_BYTES: fills a stalled socket fast."""
+    return {"payload": {"analysis": "x" * 16000, "ref": uuid.uuid4().hex}}
 
 
 def counts_of(stack, name: str):
@@ -184,7 +189,7 @@ def test_slow_sockets_are_dropped_past_their_bound_and_come_back_while_the_room_
         dropped_before = read().get("dropped_slow", 0)
         ids: list[str] = []
         while read().get("dropped_slow", 0) < dropped_before + 2 and len(ids) < 1500:
-            ids += [hub.post("low", **BIG) for _ in range(20)]
+            ids += [hub.post("low", **big()) for _ in range(20)]
         assert read().get("dropped_slow", 0) >= dropped_before + 2, f"no drop after {len(ids)} signals"
         resume.set()  # it reads again: what it was sent, its session:end if still in time, then it reconnects
         ids += [hub.post("low") for _ in range(5)]
@@ -195,6 +200,7 @@ def test_slow_sockets_are_dropped_past_their_bound_and_come_back_while_the_room_
         assert all(client.ended == [] for client in fast)
         assert cut_off(stuck)  # the one that never reads again is let go
     finally:
+        resume.set()
         for client in [*fast, slow]:
             client.close()
         stuck.close()

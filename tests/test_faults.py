@@ -180,10 +180,11 @@ def test_a_signal_published_while_web_processes_were_unsubscribed_still_reaches_
         killing.wait(GUARD)
         sid = world.hub.post("high")
         with world.owner() as conn, conn.cursor() as cur:
-            emitted = "SELECT o.emitted_at IS NOT NULL FROM outbox o JOIN signals s ON s.id = o.signal_pk "
-            assert wait_until(
-                lambda: cur.execute(emitted + "WHERE s.signal_id = %s", (sid,)) or cur.fetchone()[0]
+            published = (
+                "SELECT o.seq <= (SELECT emitted_upto FROM relay_state) FROM outbox o "
+                "JOIN signals s ON s.id = o.signal_pk WHERE o.kind = 'signal' AND s.signal_id = %s"
             )
+            assert wait_until(lambda: cur.execute(published, (sid,)) or cur.fetchone()[0])
         time.sleep(1)
     finally:
         stop.set()
@@ -245,8 +246,9 @@ def test_an_event_that_cannot_be_encoded_is_set_aside_and_the_stream_goes_on(wor
         cur.execute(
             "WITH s AS (INSERT INTO signals (symbol, side, entry_price, stop_loss, take_profit, risk_tier, "
             "payload, dedup_key) VALUES ('BTCUSDT', 'buy', 100, 90, 120, 'low', '{\"x\": 1e400}', "
-            "'poison:' || gen_random_uuid()) RETURNING id, risk_tier) "
-            "INSERT INTO outbox (signal_pk, kind, signal_tier) SELECT id, 'signal', risk_tier FROM s "
+            "'poison:' || gen_random_uuid()) RETURNING id, created_at, risk_tier) "
+            "INSERT INTO outbox (signal_pk, signal_created_at, kind, signal_tier) "
+            "SELECT id, created_at, 'signal', risk_tier FROM s "
             "RETURNING id"
         )
         poison = cur.fetchone()[0]

@@ -117,7 +117,7 @@ def test_web_role_cannot_create_users_or_raise_their_tier_plan_or_role(services,
 @pytest.mark.parametrize("role", ("app", "worker"))
 @pytest.mark.parametrize(
     ("column", "value"),
-    [("stream_seq", "1"), ("outcome", "'WIN'"), ("status", "'archived'"), ("created_at", "now()")],
+    [("outcome", "'WIN'"), ("status", "'archived'"), ("created_at", "now() - interval '1 day'")],
 )
 def test_signal_insert_cannot_set_server_columns(services, role, column, value):
     assert_refused(
@@ -129,28 +129,28 @@ def test_signal_insert_cannot_set_server_columns(services, role, column, value):
     )
 
 
-def app_role_inserts_a_signal(cur, tier: str) -> int:
+def app_role_inserts_a_signal(cur, tier: str) -> tuple[int, object]:
     cur.execute(
         "INSERT INTO signals (symbol, side, entry_price, stop_loss, take_profit, risk_tier, dedup_key) "
-        "VALUES ('BTCUSDT', 'buy', 100, 90, 120, %s, %s) RETURNING id",
+        "VALUES ('BTCUSDT', 'buy', 100, 90, 120, %s, %s) RETURNING id, created_at",
         (tier, f"forge:{uuid.uuid4()}"),
     )
-    return cur.fetchone()[0]
+    return cur.fetchone()
 
 
 def test_web_role_cannot_forge_an_outbox_event_into_a_lower_tier(services):
     """A row marking a high signal 'low' would replay it to low-tier users (catch-up filters on the
-    outbox's tier): the row takes the signal's own tier, whatever was written."""
+    outbox's tier): the statement is refused."""
     conn = role_conn(services, "app")
     try:
         with conn.cursor() as cur:
-            signal_pk = app_role_inserts_a_signal(cur, "high")
-            cur.execute(
-                "INSERT INTO outbox (signal_pk, kind, signal_tier) VALUES (%s, 'signal', 'low') "
-                "RETURNING signal_tier",
-                (signal_pk,),
-            )
-            assert cur.fetchone()[0] == "high"
+            signal = app_role_inserts_a_signal(cur, "high")
+            with pytest.raises(psycopg2.errors.CheckViolation, match="its signal's tier"):
+                cur.execute(
+                    "INSERT INTO outbox (signal_pk, signal_created_at, kind, signal_tier) "
+                    "VALUES (%s, %s, 'signal', 'low')",
+                    signal,
+                )
     finally:
         conn.rollback()
         conn.close()
@@ -160,11 +160,12 @@ def test_web_role_cannot_forge_an_outcome_event_for_an_open_signal(services):
     conn = role_conn(services, "app")
     try:
         with conn.cursor() as cur:
-            signal_pk = app_role_inserts_a_signal(cur, "high")
-            with pytest.raises(psycopg2.errors.CheckViolation, match="has no outcome"):
+            signal = app_role_inserts_a_signal(cur, "high")
+            with pytest.raises(psycopg2.errors.CheckViolation, match="outcome event a stored outcome"):
                 cur.execute(
-                    "INSERT INTO outbox (signal_pk, kind, signal_tier) VALUES (%s, 'outcome', 'low')",
-                    (signal_pk,),
+                    "INSERT INTO outbox (signal_pk, signal_created_at, kind, signal_tier) "
+                    "VALUES (%s, %s, 'outcome', 'high')",
+                    signal,
                 )
     finally:
         conn.rollback()
@@ -201,7 +202,7 @@ def test_verify_reports_a_definer_without_pg_temp_and_a_widened_grant(services, 
         cur.execute("GRANT SELECT (password_hash) ON users TO trading_worker_user")
         cur.execute(f"CREATE ROLE {probe} NOLOGIN")
         cur.execute(f"GRANT {probe} TO trading_admin_user")
-        cur.execute("ALTER TABLE outbox DISABLE TRIGGER outbox_event_of_signal")
+        cur.execute("ALTER TABLE outbox DISABLE TRIGGER outbox_events_of_signals")
     try:
         result = CliRunner().invoke(main, ["verify"])
         assert result.exit_code == 1
@@ -211,10 +212,10 @@ def test_verify_reports_a_definer_without_pg_temp_and_a_widened_grant(services, 
         assert "trading_app_user may create or change users" in result.output
         assert "trading_worker_user may read users.password_hash" in result.output
         assert f"trading_admin_user is a member of {probe}" in result.output
-        assert "outbox has no enabled trigger outbox_event_of_signal" in result.output
+        assert "outbox has no enabled trigger outbox_events_of_signals" in result.output
     finally:
         with owner.cursor() as cur:
-            cur.execute("ALTER TABLE outbox ENABLE TRIGGER outbox_event_of_signal")
+            cur.execute("ALTER TABLE outbox ENABLE TRIGGER outbox_events_of_signals")
             cur.execute("DROP FUNCTION public.careless()")
             cur.execute("DROP SCHEMA sneaky CASCADE")
             cur.execute("REVOKE DELETE ON user_signals FROM trading_app_user")

@@ -60,7 +60,8 @@ def insert_signal(owner, relay, symbol: str, levels: Levels, strategy: str) -> i
         )
         pk = cur.fetchone()[0]
         cur.execute(
-            "INSERT INTO outbox (signal_pk, kind, signal_tier) SELECT id, 'signal', risk_tier FROM signals "
+            "INSERT INTO outbox (signal_pk, signal_created_at, kind, signal_tier) "
+            "SELECT id, created_at, 'signal', risk_tier FROM signals "
             "WHERE id = %s",
             (pk,),
         )

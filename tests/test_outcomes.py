@@ -203,13 +203,13 @@ def test_live_tick_fills_then_settles_but_never_before_the_fill():
 def test_recorded_once(client, bearer, worker_app, owner):
     signal = client.post("/api/admin/signals", json=signal_body(), headers=bearer("admin", "high")).json
     with owner.cursor() as cur:
-        cur.execute("SELECT id FROM signals WHERE signal_id = %s", (signal["id"],))
-        pk = cur.fetchone()[0]
+        cur.execute("SELECT id, created_at FROM signals WHERE signal_id = %s", (signal["id"],))
+        pk, created_at = cur.fetchone()
     with worker_app.app_context():
         from journal.extensions import db
 
-        first = record_outcome(db.engine, pk, Outcome("WIN", 67000.0, T0, 65000.0))
-        second = record_outcome(db.engine, pk, Outcome("LOSS", 64000.0, T0 + 60, 65000.0))
+        first = record_outcome(db.engine, pk, created_at, Outcome("WIN", 67000.0, T0, 65000.0))
+        second = record_outcome(db.engine, pk, created_at, Outcome("LOSS", 64000.0, T0 + 60, 65000.0))
     assert first["outcome"] == "WIN" and first["outcome_price"] == "67000"
     assert second is None
     with owner.cursor() as cur:

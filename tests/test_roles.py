@@ -1,5 +1,6 @@
 """The least-privilege roles: no DELETE, no TRUNCATE, no change to a signal's immutable columns."""
 
+import psycopg2
 import pytest
 from psycopg2 import errors
 
@@ -116,4 +117,32 @@ def test_a_stuck_statement_of_each_role_gives_up_at_its_time_limit(services, rol
                 got.append(cur.fetchone()[0])
         assert tuple(got) == LIMITS[role]
     finally:
+        conn.close()
+
+
+def test_beat_makes_partitions_ahead_and_the_roles_cannot_reach_one_directly(services, worker_app, owner):
+    from journal.partitions import create_partitions
+
+    with worker_app.app_context():
+        create_partitions(5)
+        assert create_partitions(5) == 0  # made once
+    with owner.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'signals'::regclass "
+            "AND inhrelid::regclass::text > 'signals_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')"
+        )
+        assert cur.fetchone()[0] >= 5
+        cur.execute("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')")
+        partition = f"signals_{cur.fetchone()[0]}"
+    for role in ROLES:  # a partition is reached through its parent only, whose triggers guard it
+        assert_refused(services, role, f"SELECT * FROM {partition}")
+        assert_refused(services, role, f"TRUNCATE {partition}")
+    conn = psycopg2.connect(services["DATABASE_URL"])  # not even the owner: the guard is on every partition
+    try:
+        for statement in (f"TRUNCATE {partition} CASCADE", f"DELETE FROM {partition}"):
+            with pytest.raises(errors.InsufficientPrivilege), conn.cursor() as cur:
+                cur.execute(statement)
+            conn.rollback()
+    finally:
+        conn.rollback()
         conn.close()

@@ -33,13 +33,14 @@ ACTIVE_PAGE = text(
 
 SETTLE = text(
     "WITH s AS (UPDATE signals SET outcome = :result, outcome_price = :price, outcome_at = :at "
-    "WHERE id = :id AND outcome IS NULL RETURNING *), "
-    "o AS (INSERT INTO outbox (signal_pk, kind, signal_tier) SELECT id, 'outcome', risk_tier FROM s) "
+    "WHERE id = :id AND created_at = :created_at AND outcome IS NULL RETURNING *), "
+    "o AS (INSERT INTO outbox (signal_pk, signal_created_at, kind, signal_tier) "
+    "SELECT id, created_at, 'outcome', risk_tier FROM s) "
     "SELECT * FROM s"
 )
 
 
-def record_outcome(engine: Engine, signal_pk: int, outcome: Outcome) -> dict | None:
+def record_outcome(engine: Engine, signal_pk: int, created_at: datetime, outcome: Outcome) -> dict | None:
     """Store the outcome if none is stored yet (once), with its stream event in the same
     transaction (the relay emits signal:outcome); None if the signal was settled already."""
     with engine.begin() as conn:
@@ -47,6 +48,7 @@ def record_outcome(engine: Engine, signal_pk: int, outcome: Outcome) -> dict | N
             SETTLE,
             {
                 "id": signal_pk,
+                "created_at": created_at,
                 "result": outcome.result,
                 "price": as_decimal(outcome.price) if outcome.price is not None else None,
                 "at": datetime.fromtimestamp(outcome.at, UTC),
@@ -135,7 +137,7 @@ def check_active(budget: int = PASS_CANDLES) -> int:
     for row, levels, before in signals:
         after, outcome = run.check(row.symbol, levels, before)
         if outcome:
-            settled += record_outcome(db.engine, row.id, outcome) is not None
+            settled += record_outcome(db.engine, row.id, row.created_at, outcome) is not None
             decided.append(row.id)
         elif after != before:
             changed[row.id] = after

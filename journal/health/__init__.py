@@ -13,6 +13,12 @@ from journal.stream.pubsub import ListeningManager
 from journal.stream.relay import HEARTBEAT_KEY
 
 bp = Blueprint("health", __name__)
+PUBLISHED = "SELECT emitted_upto FROM relay_state"
+# When the oldest event still waiting for the relay (to be sequenced, or published) was written.
+OLDEST_WAITING = (
+    "SELECT least((SELECT min(created_at) FROM outbox WHERE seq IS NULL AND failed_at IS NULL), "  # nosec B608
+    f"(SELECT min(created_at) FROM outbox WHERE seq > ({PUBLISHED})))"
+)
 WORKER_STALE_SECONDS = 15
 BACKLOG_STALE_SECONDS = 10
 
@@ -48,8 +54,7 @@ def readyz():
     try:
         lag = db.session.scalar(
             text(
-                "SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox "
-                "WHERE emitted_at IS NULL AND failed_at IS NULL"
+                f"SELECT coalesce(extract(epoch FROM now() - ({OLDEST_WAITING})), 0)"  # nosec B608
             )
         )
         if lag > current_app.config["READY_RELAY_LAG_SECONDS"]:
@@ -79,10 +84,10 @@ def check(probe) -> dict:
 def outbox_backlog() -> dict:
     row = db.session.execute(
         text(
-            "SELECT count(*) FILTER (WHERE failed_at IS NULL) AS backlog, "
-            "extract(epoch FROM now() - min(created_at) FILTER (WHERE failed_at IS NULL)) AS oldest, "
-            "count(*) FILTER (WHERE failed_at IS NOT NULL) AS set_aside "
-            "FROM outbox WHERE emitted_at IS NULL"
+            "SELECT (SELECT count(*) FROM outbox WHERE seq IS NULL AND failed_at IS NULL) "
+            f"+ (SELECT count(*) FROM outbox WHERE seq > ({PUBLISHED})) AS backlog, "  # nosec B608
+            f"extract(epoch FROM now() - ({OLDEST_WAITING})) AS oldest, "
+            "(SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL) AS set_aside"
         )
     ).one()
     oldest = float(row.oldest or 0)

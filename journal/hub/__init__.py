@@ -42,7 +42,7 @@ def list_signals(query: dict):
     conditions = []
     if user.role != "admin":
         tiers = catchup.received_tiers(user.risk_tier)
-        conditions += [Signal.risk_tier.in_(tiers), Signal.stream_seq.is_not(None)]
+        conditions += [Signal.risk_tier.in_(tiers), Signal.seq.is_not(None)]
     if query.get("outcome") == "open":
         conditions.append(Signal.outcome.is_(None))
     elif "outcome" in query:
@@ -77,7 +77,7 @@ def settle(signal_id: UUID, body: dict):
     outcome = Outcome(
         body["outcome"], float(body["price"]) if body["price"] else None, datetime.now(UTC).timestamp()
     )
-    settled = record_outcome(db.engines["admin"], signal.id, outcome)
+    settled = record_outcome(db.engines["admin"], signal.id, signal.created_at, outcome)
     if settled is None:
         raise APIError(409, "This signal already has an outcome.", {"outcome": [signal.outcome or ""]})
     return jsonify(settled)

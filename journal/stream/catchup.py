@@ -12,17 +12,24 @@ from journal.models import signal_dict
 SIGNAL_COLUMNS = (
     "s.id, s.signal_id, s.symbol, s.side, s.entry_price, s.stop_loss, s.take_profit, s.risk_tier, "
     "s.confidence, s.grade, s.timeframe, s.source, s.strategy, s.payload::text AS payload, s.status, "
-    "s.outcome, s.outcome_price, s.outcome_at, s.expires_at, s.stream_seq, s.created_at"
+    "s.outcome, s.outcome_price, s.outcome_at, s.expires_at, s.created_at"
 )
+# An event's signal, found in its own partition.
+EVENT_SIGNAL = "JOIN signals s ON s.id = o.signal_pk AND s.created_at = o.signal_created_at"
 EVENTS_AFTER = text(
-    f"SELECT o.seq, o.kind, {SIGNAL_COLUMNS} FROM outbox o JOIN signals s ON s.id = o.signal_pk "  # nosec B608
+    f"SELECT o.seq, o.kind, {SIGNAL_COLUMNS} FROM outbox o {EVENT_SIGNAL} "  # nosec B608
     "WHERE o.signal_tier IN (SELECT signal_tier FROM signal_risk_map WHERE user_tier = :tier) "
     "AND o.seq > :since ORDER BY o.seq LIMIT :n"
 )
-WITH_STATE = (
-    "SELECT s.*, us.delivered_at, us.taken_at, us.journaled_at, us.notes FROM signals s "
-    "JOIN signal_risk_map m ON m.signal_tier = s.risk_tier AND m.user_tier = :tier "
-    "LEFT JOIN user_signals us ON us.signal_pk = s.id AND us.user_id = :uid "
+# A tier's signals newest first with one user's state: the log's signal events, walked back from
+# a position (the seq index), joined to their signals and the user's row in the same partition.
+FEED = text(
+    "SELECT s.*, o.seq, us.delivered_at, us.taken_at, us.journaled_at, us.notes FROM outbox o "  # nosec B608
+    f"{EVENT_SIGNAL} LEFT JOIN user_signals us ON us.signal_pk = s.id "
+    "AND us.signal_created_at = s.created_at AND us.user_id = :uid "
+    "WHERE o.kind = 'signal' AND o.seq <= :upper "
+    "AND o.signal_tier IN (SELECT signal_tier FROM signal_risk_map WHERE user_tier = :tier) "
+    "ORDER BY o.seq DESC LIMIT :n"
 )
 POSITION = text("SELECT coalesce(max(seq), 0) FROM outbox")
 
@@ -57,10 +64,7 @@ def page(tier: str, user_id: int, before: int | None, limit: int) -> tuple[list[
     """Newest first, keyset on seq; returns (signals, stream position at the time of reading)."""
     position = current_seq()
     upper = min(before - 1, position) if before else position
-    rows = db.session.execute(
-        text(WITH_STATE + "WHERE s.stream_seq <= :upper ORDER BY s.stream_seq DESC LIMIT :n"),
-        {"tier": tier, "uid": user_id, "upper": upper, "n": limit},
-    ).all()
+    rows = db.session.execute(FEED, {"tier": tier, "uid": user_id, "upper": upper, "n": limit}).all()
     return [with_state(row) for row in rows], position
 
 

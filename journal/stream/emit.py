@@ -1,20 +1,27 @@
 """The write-only Socket.IO emitter (through Redis) and the events it sends to rooms."""
 
+from contextlib import AbstractContextManager
+
 from flask import current_app
 from flask_socketio import SocketIO
 from sqlalchemy import Connection, text
 
 from journal.stream.pubsub import PublishingManager
 
-_emitter: dict[str, SocketIO] = {}
+_emitters: dict[str, tuple[SocketIO, PublishingManager]] = {}
+
+
+def _emitter_and_manager() -> tuple[SocketIO, PublishingManager]:
+    url = current_app.config["REDIS_URL"]
+    if url not in _emitters:
+        manager = PublishingManager(url)
+        _emitters[url] = SocketIO(message_queue=url, client_manager=manager), manager
+    return _emitters[url]
 
 
 def emitter() -> SocketIO:
     """One write-only SocketIO per process and Redis URL; web processes deliver to their clients."""
-    url = current_app.config["REDIS_URL"]
-    if url not in _emitter:
-        _emitter[url] = SocketIO(message_queue=url, client_manager=PublishingManager(url))
-    return _emitter[url]
+    return _emitter_and_manager()[0]
 
 
 def tier_room(tier: str) -> str:
@@ -33,6 +40,11 @@ def rooms_by_signal_tier(conn: Connection) -> dict[str, list[str]]:
     ):
         result.setdefault(signal_tier, []).append(tier_room(user_tier))
     return result
+
+
+def publishing() -> AbstractContextManager[None]:
+    """Hold this block's emits and publish them together, in order, in one round trip."""
+    return _emitter_and_manager()[1].batch()
 
 
 def emit_event(name: str, room: str, event: dict) -> None:

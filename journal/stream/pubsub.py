@@ -17,7 +17,8 @@ slow subscriber) never reaches it; journal/stream/redeliver.py sends that to its
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import socketio
 from redis.exceptions import RedisError
@@ -31,7 +32,7 @@ REDIS_OPTIONS = {"socket_timeout": 5, "socket_connect_timeout": 2, "health_check
 log = logging.getLogger(__name__)
 
 
-STREAM_EVENTS = (events.SIGNAL_NEW, events.SIGNAL_OUTCOME)
+STREAM_EVENTS = (events.SIGNAL_NEW, events.SIGNAL_OUTCOME, events.SIGNALS_BATCH)
 
 
 class ListeningManager(socketio.RedisManager):
@@ -49,7 +50,9 @@ class ListeningManager(socketio.RedisManager):
                 self.canary_heard = time.time()
             return
         if event in STREAM_EVENTS and self.positions is not None:
-            room, seq = message.get("room"), message["data"][0].get("seq", 0)
+            data = message["data"][0]
+            seq = data["signals"][-1]["seq"] if event == events.SIGNALS_BATCH else data.get("seq", 0)
+            room = message.get("room")
             self.positions[room] = max(self.positions.get(room, 0), seq)
         super()._handle_emit(message)
 
@@ -94,10 +97,17 @@ class ListeningManager(socketio.RedisManager):
 
 
 class PublishingManager(socketio.RedisManager):
+    """python-socketio's write-only manager whose publishes raise instead of being dropped, and can
+    be held and sent together in one round trip (`batch`)."""
+
     def __init__(self, url: str, **kwargs: object) -> None:
         super().__init__(url, channel=CHANNEL, write_only=True, redis_options=dict(REDIS_OPTIONS), **kwargs)
+        self.held: list[str] | None = None
 
     def _publish(self, data: dict) -> int:
+        if self.held is not None:
+            self.held.append(self.json.dumps(data))
+            return 0
         try:
             if not self.connected:
                 self._redis_connect()
@@ -105,6 +115,25 @@ class PublishingManager(socketio.RedisManager):
         except RedisError:
             self.connected = False
             raise
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Within: emits are held; at the end they are published in order, in one pipeline."""
+        self.held = []
+        try:
+            yield
+            if self.held:
+                if not self.connected:
+                    self._redis_connect()
+                with self.redis.pipeline(transaction=False) as pipe:
+                    for message in self.held:
+                        pipe.publish(self.channel, message)
+                    pipe.execute()
+        except RedisError:
+            self.connected = False
+            raise
+        finally:
+            self.held = None
 
 
 def keep_canary(server: socketio.Server) -> None:

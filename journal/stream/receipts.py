@@ -59,13 +59,14 @@ def flush() -> int:
         first[key] = min(at, first.get(key, at))
     db.session.execute(
         text(
-            "INSERT INTO user_signals (user_id, signal_pk, delivered_at) "
-            "SELECT v.uid, s.id, v.at FROM unnest(:uids, CAST(:sids AS uuid[]), "
+            "INSERT INTO user_signals (user_id, signal_pk, signal_created_at, delivered_at) "
+            "SELECT v.uid, s.id, s.created_at, v.at FROM unnest(:uids, CAST(:sids AS uuid[]), "
             "CAST(:ats AS timestamptz[])) AS v(uid, sid, at) "
             "JOIN signals s ON s.signal_id = v.sid JOIN users u ON u.id = v.uid "
             # only signals the user's tier receives: an ack cannot write state on any other
             "JOIN signal_risk_map m ON m.user_tier = u.risk_tier AND m.signal_tier = s.risk_tier "
-            "ON CONFLICT (user_id, signal_pk) DO UPDATE SET delivered_at = EXCLUDED.delivered_at "
+            "ON CONFLICT (user_id, signal_pk, signal_created_at) "
+            "DO UPDATE SET delivered_at = EXCLUDED.delivered_at "
             "WHERE user_signals.delivered_at IS NULL"
         ),
         {

@@ -1,16 +1,18 @@
-"""The outbox relay: sequence committed events in one serialized stream, emit them, mark them.
+"""The outbox relay: sequence committed events in one serialized stream, publish them, move the mark.
 
 Every event a client must not miss (a signal's creation, its outcome) is an outbox row written in
 the transaction that caused it. Here, under a session advisory lock, each row gets a gap-free
 `seq` in the order rows become visible, so a reader's cursor can never jump over an event that
-commits late. Each emission carries, per tier room, the seq of that room's previous event (`prev`),
-so a client can tell a gap from a filter. Emission is at-least-once and in seq order: rows
-sequenced but not yet emitted (a crash between the two steps) are emitted again first by the next
-relay. An event that cannot be encoded is set aside (failed_at, error) before it takes a seq, so
-the stream goes on without a hole that clients would wait on. The same pass chains new audit rows.
+commits late. Each published event carries, per tier room, the seq of that room's previous event
+(`prev`), so a client can tell a gap from a filter. Publishing is at-least-once and in seq order:
+relay_state.emitted_upto marks what was published, and events sequenced past it (a crash between
+the steps) are published again first by the next pass. An event that cannot be encoded is set
+aside (failed_at, error) before it takes a seq, so no client waits for it. The same statement
+that sequences a batch counts it in the statistics and chains new audit rows.
 
-Passes run in the relay process (journal/relayd.py), woken by `nudge()` after a writer commits
-and at least once a second without one.
+A room's events of one batch go out as one message: `signal:new` or `signal:outcome` for one,
+`signals:batch` for several. Passes run in the relay process (journal/relayd.py), woken by
+`nudge()` after a writer commits and at least once a second without one.
 """
 
 import json
@@ -19,6 +21,7 @@ import logging
 from redis.exceptions import RedisError
 from sqlalchemy import Connection, text
 
+from journal.config import AUTOCOMMIT
 from journal.extensions import db, get_redis
 from journal.stream import catchup, emit, events
 
@@ -28,6 +31,44 @@ HEARTBEAT_KEY = "heartbeat:relay"  # when the relay process last ended a pass (j
 BATCH = 500
 EVENT_NAMES = {"signal": events.SIGNAL_NEW, "outcome": events.SIGNAL_OUTCOME}
 log = logging.getLogger(__name__)
+
+STATE = text(
+    "SELECT (SELECT emitted_upto FROM relay_state) AS emitted, "
+    "(SELECT coalesce(max(seq), 0) FROM outbox) AS position, "
+    "(SELECT coalesce(json_object_agg(room, last_seq), '{}') FROM stream_rooms) AS rooms"
+)
+PENDING = text(
+    f"SELECT o.id AS outbox_id, o.kind, {catchup.SIGNAL_COLUMNS} FROM outbox o {catchup.EVENT_SIGNAL} "  # nosec B608
+    "WHERE o.seq IS NULL AND o.failed_at IS NULL ORDER BY o.id LIMIT :n"
+)
+UNPUBLISHED = text(
+    f"SELECT o.id AS outbox_id, o.kind, o.seq, {catchup.SIGNAL_COLUMNS} FROM outbox o {catchup.EVENT_SIGNAL} "  # nosec B608
+    "WHERE o.seq > :after AND o.seq <= :upto ORDER BY o.seq"
+)
+ROOM_BEFORE = text(  # the last event of a tier room at or before a position
+    "SELECT coalesce(max(seq), 0) FROM outbox WHERE seq <= :upto "
+    "AND signal_tier IN (SELECT signal_tier FROM signal_risk_map WHERE user_tier = :tier)"
+)
+# One statement, atomic on its own: the batch's seqs, its signals counted in the roll-up, the
+# rooms' last positions, the events set aside, and the audit rows written since chained.
+SEQUENCE = text(
+    "WITH ev AS (UPDATE outbox o SET seq = v.seq, sequenced_at = now() "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[])) AS v(id, seq) WHERE o.id = v.id "
+    "RETURNING o.signal_pk, o.signal_created_at, o.kind), "
+    "st AS (INSERT INTO signal_stats AS t (day, risk_tier, strategy, symbol, bucket, total) "
+    "SELECT (s.created_at AT TIME ZONE 'UTC')::date, s.risk_tier, coalesce(s.strategy, s.source), s.symbol, "
+    "least(s.confidence / 10 * 10, 90), count(*) FROM ev JOIN signals s "
+    "ON s.id = ev.signal_pk AND s.created_at = ev.signal_created_at WHERE ev.kind = 'signal' "
+    "GROUP BY 1, 2, 3, 4, 5 ON CONFLICT (day, risk_tier, strategy, symbol, bucket) "
+    "DO UPDATE SET total = t.total + EXCLUDED.total), "
+    "ro AS (INSERT INTO stream_rooms (room, last_seq) "
+    "SELECT * FROM unnest(CAST(:rooms AS text[]), CAST(:room_seqs AS bigint[])) "
+    "ON CONFLICT (room) DO UPDATE SET last_seq = EXCLUDED.last_seq), "
+    "fa AS (UPDATE outbox o SET failed_at = now(), error = v.error "
+    "FROM unnest(CAST(:aside AS bigint[]), CAST(:errors AS text[])) AS v(id, error) WHERE o.id = v.id) "
+    "SELECT chain_audit_log(:audit)"
+)
+MARK = text("UPDATE relay_state SET emitted_upto = :upto")
 
 
 def nudge() -> None:
@@ -43,64 +84,18 @@ def nudge() -> None:
 
 
 def relay() -> int | None:
-    """One pass: sequence and emit everything pending; return how many events were emitted, or
-    None when another relay holds the lock (it will see the same rows)."""
-    with db.engine.connect() as conn:
+    """One pass: publish what a crashed pass left, then sequence and publish everything pending;
+    return how many events were published, or None when another relay holds the lock."""
+    with db.engines[AUTOCOMMIT].connect() as conn:
         try:
             if not conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK}):
-                conn.rollback()
                 return None
-            conn.commit()
-            emitted = drain(conn)
+            published = Pass(conn).run()
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RELAY_LOCK})
-            conn.commit()
-            return emitted
+            return published
         except BaseException:
             conn.invalidate()  # closing the connection releases the session lock, whatever failed
             raise
-
-
-def drain(conn: Connection) -> int:
-    emitted = publish(conn, leftovers(conn))
-    while True:
-        batch, taken = sequence_batch(conn)
-        emitted += publish(conn, batch)
-        if taken < BATCH:
-            return emitted
-
-
-PENDING = text(
-    f"SELECT o.id AS outbox_id, o.kind, {catchup.SIGNAL_COLUMNS} FROM outbox o "  # nosec B608
-    "JOIN signals s ON s.id = o.signal_pk WHERE o.seq IS NULL AND o.failed_at IS NULL "
-    "ORDER BY o.id LIMIT :n FOR UPDATE OF o"
-)
-LEFTOVERS = text(
-    f"SELECT o.id AS outbox_id, o.kind, o.seq, o.rooms, {catchup.SIGNAL_COLUMNS} FROM outbox o "  # nosec B608
-    "JOIN signals s ON s.id = o.signal_pk WHERE o.seq IS NOT NULL AND o.emitted_at IS NULL ORDER BY o.seq"
-)
-SET_SIGNAL_SEQ = text(
-    "UPDATE signals s SET stream_seq = v.seq FROM unnest(:ids, :seqs) AS v(id, seq) WHERE s.id = v.id"
-)
-SET_EVENT_SEQ = text(
-    "UPDATE outbox o SET seq = v.seq, sequenced_at = now(), rooms = v.plan "
-    "FROM unnest(:ids, :seqs, CAST(:plans AS jsonb[])) AS v(id, seq, plan) WHERE o.id = v.id"
-)
-SET_ASIDE = text(
-    "UPDATE outbox o SET failed_at = now(), error = v.error "
-    "FROM unnest(:ids, CAST(:errors AS text[])) AS v(id, error) WHERE o.id = v.id"
-)
-COUNT_IN_STATS = text(
-    "INSERT INTO signal_stats AS t (day, risk_tier, strategy, symbol, bucket, total) "
-    "SELECT (created_at AT TIME ZONE 'UTC')::date, risk_tier, coalesce(strategy, source), symbol, "
-    "least(confidence / 10 * 10, 90), count(*) FROM signals WHERE id = ANY(:ids) "
-    "GROUP BY 1, 2, 3, 4, 5 ON CONFLICT (day, risk_tier, strategy, symbol, bucket) "
-    "DO UPDATE SET total = t.total + EXCLUDED.total"
-)
-SAVE_ROOMS = text(
-    "INSERT INTO stream_rooms (room, last_seq) SELECT * FROM unnest(:rooms, :seqs) "
-    "ON CONFLICT (room) DO UPDATE SET last_seq = EXCLUDED.last_seq"
-)
-CHAIN_AUDIT = text("SELECT chain_audit_log(:n)")
 
 
 def encodable(row: object) -> tuple[dict | None, str | None]:
@@ -113,64 +108,78 @@ def encodable(row: object) -> tuple[dict | None, str | None]:
         return None, f"{type(err).__name__}: {err}"[:500]
 
 
-def sequence_batch(conn: Connection) -> tuple[list[tuple[int, str, dict, dict]], int]:
-    """Give the next visible events their seqs; returns (events to emit, rows taken)."""
-    rows = conn.execute(PENDING, {"n": BATCH}).all()
-    conn.execute(CHAIN_AUDIT, {"n": BATCH * 4})
-    if not rows:
-        conn.commit()
-        return [], 0
-    routes = emit.rooms_by_signal_tier(conn)
-    last = dict(conn.execute(text("SELECT room, last_seq FROM stream_rooms")).all())
-    seq = conn.scalar(catchup.POSITION)
-    batch, set_aside, created = [], [], []
-    for row in rows:
-        event, error = encodable(row)
-        if error:
-            set_aside.append((row.outbox_id, error))
-            continue
-        seq += 1
-        event["seq"] = seq
-        plan = {}
-        for room in routes.get(row.risk_tier, []):
-            plan[room] = last.get(room, 0)
-            last[room] = seq
-        batch.append((row.outbox_id, row.kind, event, plan))
-        if row.kind == "signal":
-            created.append((row.id, seq))
-    if batch:
-        ids, seqs, plans = zip(*[(o, e["seq"], json.dumps(p)) for o, _, e, p in batch], strict=True)
-        conn.execute(SET_EVENT_SEQ, {"ids": list(ids), "seqs": list(seqs), "plans": list(plans)})
-    if created:
-        conn.execute(SET_SIGNAL_SEQ, {"ids": [i for i, _ in created], "seqs": [s for _, s in created]})
-        conn.execute(COUNT_IN_STATS, {"ids": [i for i, _ in created]})
-    if set_aside:
-        log.error("relay: set aside %d events that cannot be encoded: %s", len(set_aside), set_aside)
-        conn.execute(SET_ASIDE, {"ids": [i for i, _ in set_aside], "errors": [e for _, e in set_aside]})
-    conn.execute(SAVE_ROOMS, {"rooms": list(last), "seqs": list(last.values())})
-    conn.commit()
-    return batch, len(rows)
+class Pass:
+    """One relay pass on a connection holding the relay lock (every statement in autocommit)."""
 
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        state = conn.execute(STATE).one()
+        self.emitted, self.position, self.last = state.emitted, state.position, dict(state.rooms)
+        self.routes = emit.rooms_by_signal_tier(conn)
 
-def leftovers(conn: Connection) -> list[tuple[int, str, dict, dict]]:
-    """Events sequenced but never marked emitted (a crash between the steps), in seq order."""
-    batch = []
-    for row in conn.execute(LEFTOVERS).all():
-        event, _ = encodable(row)
-        event["seq"] = row.seq
-        batch.append((row.outbox_id, row.kind, event, row.rooms))
-    conn.commit()
-    return batch
+    def run(self) -> int:
+        published = self.republish() if self.emitted < self.position else 0
+        while True:
+            rows = self.conn.execute(PENDING, {"n": BATCH}).all()
+            if rows:
+                published += self.publish(self.sequence(rows))
+            if len(rows) < BATCH:
+                return published
 
+    def republish(self) -> int:
+        """Events sequenced but perhaps never published (a pass that died between the steps)."""
+        prev = {
+            room: self.conn.scalar(ROOM_BEFORE, {"upto": self.emitted, "tier": room.removeprefix("tier:")})
+            for rooms in self.routes.values()
+            for room in rooms
+        }
+        batch = []
+        for row in self.conn.execute(UNPUBLISHED, {"after": self.emitted, "upto": self.position}):
+            event, _ = encodable(row)  # it was encoded once, when it took its seq
+            plan = {room: prev[room] for room in self.routes.get(row.risk_tier, [])}
+            prev.update(dict.fromkeys(plan, row.seq))
+            batch.append((row.kind, {**event, "seq": row.seq}, plan))
+        log.warning("relay: publishing %d events again after an interrupted pass", len(batch))
+        return self.publish(batch)
 
-def publish(conn: Connection, batch: list[tuple[int, str, dict, dict]]) -> int:
-    """Emit each event to its rooms with that room's prev, in seq order; then mark them emitted."""
-    for _, kind, event, plan in batch:
-        for room, prev in plan.items():
-            emit.emit_event(EVENT_NAMES[kind], room, {**event, "prev": prev})
-    if batch:
-        conn.execute(
-            text("UPDATE outbox SET emitted_at = now() WHERE id = ANY(:ids)"), {"ids": [b[0] for b in batch]}
-        )
-        conn.commit()
-    return len(batch)
+    def sequence(self, rows: list) -> list[tuple[str, dict, dict]]:
+        """Give the rows their seqs in order (setting aside those that cannot be encoded); returns
+        (kind, event, {room: prev}) for each event to publish."""
+        batch, ids, seqs, aside, errors = [], [], [], [], []
+        for row in rows:
+            event, error = encodable(row)
+            if error:
+                aside.append(row.outbox_id)
+                errors.append(error)
+                continue
+            self.position += 1
+            event["seq"] = self.position
+            plan = {room: self.last.get(room, 0) for room in self.routes.get(row.risk_tier, [])}
+            self.last.update(dict.fromkeys(plan, self.position))
+            batch.append((row.kind, event, plan))
+            ids.append(row.outbox_id)
+            seqs.append(self.position)
+        if aside:
+            log.error("relay: set aside %d events that cannot be encoded: %s", len(aside), errors)
+        params = {"ids": ids, "seqs": seqs, "aside": aside, "errors": errors, "audit": BATCH * 4}
+        params.update(rooms=list(self.last), room_seqs=list(self.last.values()))
+        self.conn.execute(SEQUENCE, params)
+        return batch
+
+    def publish(self, batch: list[tuple[str, dict, dict]]) -> int:
+        """Each room's events of the batch, in seq order, as one message; then move the mark."""
+        by_room: dict[str, list[tuple[str, dict]]] = {}
+        for kind, event, plan in batch:
+            for room, prev in plan.items():
+                by_room.setdefault(room, []).append((kind, {**event, "prev": prev}))
+        with emit.publishing():
+            for room, room_events in by_room.items():
+                if len(room_events) == 1:
+                    kind, event = room_events[0]
+                    emit.emit_event(EVENT_NAMES[kind], room, event)
+                else:
+                    emit.emit_event(events.SIGNALS_BATCH, room, {"signals": [e for _, e in room_events]})
+        if batch:
+            self.emitted = self.position
+            self.conn.execute(MARK, {"upto": self.emitted})
+        return len(batch)

@@ -43,18 +43,21 @@ def list_signals(query: dict):
     return jsonify({"signals": signals, "next_cursor": next_cursor, "stream_seq": position})
 
 
+KEY = ["user_id", "signal_pk", "signal_created_at"]  # a user's row on a signal, in its partition
+
+
 def upsert_state(user: Account, signal: Signal, keep_first: bool = False, **values: object) -> UserSignal:
     """Write the caller's own state on a signal; with keep_first, values already set are kept."""
-    stmt = insert(UserSignal).values(user_id=user.id, signal_pk=signal.id, **values)
+    stmt = insert(UserSignal).values(
+        user_id=user.id, signal_pk=signal.id, signal_created_at=signal.created_at, **values
+    )
     table = UserSignal.__table__.c
     changes = {
         name: db.func.coalesce(table[name], stmt.excluded[name]) if keep_first else stmt.excluded[name]
         for name in values
     }
     state = db.session.scalar(
-        stmt.on_conflict_do_update(index_elements=["user_id", "signal_pk"], set_=changes).returning(
-            UserSignal
-        )
+        stmt.on_conflict_do_update(index_elements=KEY, set_=changes).returning(UserSignal)
     )
     db.session.commit()
     return state
@@ -73,7 +76,11 @@ def get_signal(signal_id: UUID):
     user = me()
     signal = find_signal(signal_id, user.risk_tier)
     state = db.session.scalar(
-        db.select(UserSignal).where(UserSignal.user_id == user.id, UserSignal.signal_pk == signal.id)
+        db.select(UserSignal).where(
+            UserSignal.user_id == user.id,
+            UserSignal.signal_pk == signal.id,
+            UserSignal.signal_created_at == signal.created_at,
+        )
     )
     return answer(signal, state)
 

@@ -118,6 +118,8 @@ def settings() -> dict:
         # Explicit limits (documented in the README).
         "MAX_CONTENT_LENGTH": env_int("MAX_CONTENT_LENGTH", 64 * 1024),
         "MAX_SIGNAL_PAYLOAD_BYTES": env_int("MAX_SIGNAL_PAYLOAD_BYTES", 16 * 1024),
+        # The body of a batch of signals (POST .../signals/batch, up to 1,000 signals).
+        "MAX_BATCH_BODY_BYTES": env_int("MAX_BATCH_BODY_BYTES", 2 * 1024 * 1024),
         "PAGE_SIZE_DEFAULT": 50,
         "PAGE_SIZE_MAX": 200,
         "REPLAY_BATCH": 500,

@@ -57,7 +57,7 @@ def schema_instance(schema: type[Schema]) -> Schema:
 class Operation:
     """What one route takes and answers, as recorded by `operation`."""
 
-    response: type[Schema]
+    response: type[Schema] | str  # or CSV
     status: tuple[int, ...]
     auth: str | None
     body: type[Schema] | None
@@ -66,6 +66,7 @@ class Operation:
     headers: type[Schema] | None
     errors: tuple[int, ...]
     keys: str | None = None  # the API-key scope the route also accepts
+    max_body: str | None = None  # the setting that bounds this route's body, if not MAX_CONTENT_LENGTH
 
     def error_statuses(self, path_arguments: bool) -> set[int]:
         statuses = set(self.errors)
@@ -107,7 +108,7 @@ def query_arguments() -> dict[str, str]:
 
 
 def operation(
-    response: type[Schema],
+    response: type[Schema] | str,
     *,
     status: int | tuple[int, ...] = 200,
     auth: str | None = "user",
@@ -117,6 +118,7 @@ def operation(
     headers: type[Schema] | None = None,
     errors: tuple[int, ...] = (),
     keys: str | None = None,
+    max_body: str | None = None,
 ) -> Callable:
     """Validate the request's JSON body, query string and headers with these schemas (422 naming the
     field) and pass what they load as the keyword arguments `body`, `query` and `headers`; record the
@@ -131,11 +133,14 @@ def operation(
         headers,
         errors,
         keys,
+        max_body,
     )
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def validated(*args: object, **kwargs: object) -> object:
+            if recorded.max_body:
+                request.max_content_length = current_app.config[recorded.max_body]
             return view(*args, **kwargs, **recorded.load_request())
 
         validated.openapi = recorded
@@ -162,7 +167,12 @@ def field_properties(self, field: fields.Field, ret: dict, **_: object) -> dict:
     return {}
 
 
+CSV = "text/csv"  # as an operation's response: the route streams CSV with a header row
+
+
 def json_content(schema: type[Schema] | str) -> dict:
+    if schema == CSV:
+        return {CSV: {"schema": {"type": "string", "description": "CSV with a header row."}}}
     return {"application/json": {"schema": schema}}
 
 

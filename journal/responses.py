@@ -70,6 +70,22 @@ class Signal(Schema):
     created_at = moment()
 
 
+class BatchResult(Schema):
+    """One item's fate, in the order sent: stored now, stored before (its key or its content), or refused."""
+
+    status = text("created", "duplicate", "invalid")
+    signal = fields.Nested(Signal, metadata={"description": "The stored signal (created or duplicate)."})
+    fields = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Why an invalid item was refused, per field."},
+    )
+
+
+class BatchResults(Schema):
+    results = fields.List(fields.Nested(BatchResult), required=True)
+
+
 class Mine(Schema):
     """The caller's own state on a signal."""
 

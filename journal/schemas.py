@@ -101,6 +101,18 @@ class JSONObject(fields.Dict):
         return value
 
 
+class Moment(fields.AwareDateTime):
+    """An ISO 8601 time with its offset, read as UTC: PostgreSQL refuses offsets Python accepts
+    (beyond ±15:59), and a time near year 1 or 9999 may leave the calendar once in UTC."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001 - marshmallow signature
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Out of range once in UTC.") from None
+
+
 class StrictSchema(Schema):
     """Unknown fields are refused, and so is text PostgreSQL cannot store (NUL, lone surrogates)."""
 
@@ -128,9 +140,7 @@ class SignalCreate(StrictSchema):
     confidence = fields.Integer(load_default=50, strict=True, validate=validate.Range(0, 100))
     grade = fields.String(validate=validate.OneOf(GRADES))
     timeframe = fields.String(load_default="1h", validate=validate.OneOf(TIMEFRAMES))
-    expires_at = fields.AwareDateTime(
-        load_default=None, metadata={"description": "In the future, at most 366 days ahead."}
-    )
+    expires_at = Moment(load_default=None, metadata={"description": "In the future, at most 366 days ahead."})
     payload = JSONObject(
         keys=fields.String(),
         load_default=dict,
@@ -165,6 +175,21 @@ class SignalCreate(StrictSchema):
             raise ValidationError("A sell needs take_profit < entry_price < stop_loss.", "stop_loss")
 
 
+MAX_BATCH_SIGNALS = 1000
+
+
+class SignalBatch(StrictSchema):
+    signals = fields.List(
+        fields.Dict(),
+        required=True,
+        validate=validate.Length(1, MAX_BATCH_SIGNALS),
+        metadata={
+            "description": f"1 to {MAX_BATCH_SIGNALS} signals, each a body of POST /api/admin/signals; "
+            "an item's dedup_key is its idempotency key. Each item is validated on its own."
+        },
+    )
+
+
 class IdempotencyHeader(Schema):
     """The optional Idempotency-Key header of signal writes; other headers are not this schema's."""
 
@@ -194,19 +219,46 @@ class Page(StrictSchema):
     cursor = fields.Integer(validate=validate.Range(1, MAX_BIGINT))
 
 
-class AdminSignalFilter(Page):
-    symbol = fields.String()
+MAX_EXPORT_DAYS = 366
+
+
+class SignalFilter(StrictSchema):
+    """Which signals: each filter given narrows the set; `since` and `until` bound created_at."""
+
+    symbol = fields.String(validate=validate.Length(1, 20))
     side = fields.String(validate=validate.OneOf(SIDES))
     risk_tier = fields.String(validate=validate.OneOf(TIERS))
     status = fields.String(validate=validate.OneOf(STATUSES))
     source = fields.String(validate=validate.Length(1, 32))
-
-
-class HubFilter(Page):
-    symbol = fields.String()
-    strategy = fields.String()
-    source = fields.String()
+    strategy = fields.String(validate=validate.Length(1, 64))
     outcome = fields.String(validate=validate.OneOf((*OUTCOMES, "open")))
+    since = Moment(metadata={"description": "created_at at or after (ISO 8601 with offset)."})
+    until = Moment(metadata={"description": "created_at before (ISO 8601 with offset)."})
+
+    @validates_schema
+    def range_in_order(self, data: dict, **_: object) -> None:
+        if data.get("since") and data.get("until") and data["until"] <= data["since"]:
+            raise ValidationError("Must be after since.", "until")
+
+
+class SignalListFilter(SignalFilter, Page):
+    sort = fields.String(
+        load_default="newest",
+        validate=validate.OneOf(("newest", "oldest")),
+        metadata={"description": "By id, which follows created_at: newest first, or oldest first."},
+    )
+
+
+class ExportFilter(SignalFilter):
+    """An export covers a time range (at most MAX_EXPORT_DAYS days): since and until are required."""
+
+    since = Moment(required=True)
+    until = Moment(required=True)
+
+    @validates_schema
+    def range_bounded(self, data: dict, **_: object) -> None:
+        if data["until"] - data["since"] > timedelta(days=MAX_EXPORT_DAYS):
+            raise ValidationError(f"At most {MAX_EXPORT_DAYS} days after since.", "until")
 
 
 class Settlement(StrictSchema):

@@ -1,15 +1,20 @@
-"""View helpers shared by the signal APIs: post a signal, find one by id, list a keyset page."""
+"""View helpers shared by the signal APIs: post one signal or a batch, find one by id, list a keyset page."""
 
+from collections.abc import Iterator
 from uuid import UUID
 
-from flask import jsonify
+from flask import Response, g, jsonify, stream_with_context
+from marshmallow import ValidationError
 
-from journal.errors import APIError
+from journal.errors import APIError, flat_messages
 from journal.extensions import db
 from journal.identity import current_user_id
 from journal.models import Signal
+from journal.openapi import schema_instance
+from journal.schemas import SignalCreate, text_checked
 from journal.stream import catchup
-from journal.stream.record import KeyConflict, record_signal
+from journal.stream.filters import filter_conditions
+from journal.stream.record import KeyConflict, record_signal, record_signals
 
 
 def post_signal(data: dict, idempotency_key: str | None):
@@ -42,14 +47,53 @@ def find_signal(signal_id: UUID, user_tier: str | None = None) -> Signal:
     return signal
 
 
-def signal_page(args: dict, equal: tuple[str, ...], *conditions: object):
-    """Newest first, keyset on id: the filters named in `equal` that `args` holds, plus `conditions`."""
-    query = db.select(Signal).where(*conditions).order_by(Signal.id.desc()).limit(args["limit"])
+def signal_page(args: dict, *conditions: object):
+    """A keyset page on id (newest or oldest first) of the signals the filters in `args` select,
+    and `conditions`; ids follow created_at, so rows stored meanwhile never repeat nor shift a page."""
+    newest = args["sort"] == "newest"
+    query = db.select(Signal).where(*filter_conditions(args), *conditions).limit(args["limit"])
+    query = query.order_by(Signal.id.desc() if newest else Signal.id.asc())
     if args.get("cursor"):
-        query = query.where(Signal.id < args.get("cursor"))
-    for name in equal:
-        if name in args:
-            query = query.where(getattr(Signal, name) == args[name])
+        query = query.where(Signal.id < args["cursor"] if newest else Signal.id > args["cursor"])
     rows = db.session.scalars(query).all()
     next_cursor = rows[-1].id if len(rows) == args["limit"] else None
     return jsonify({"signals": [row.to_dict() for row in rows], "next_cursor": next_cursor})
+
+
+KEY_REUSED = "already used with other values"
+
+
+def post_batch(items: list[dict], source: str):
+    """Validate each item on its own, record the valid ones in one statement; 200 with one result
+    per item, in order: created, duplicate (its key or content was stored before) or invalid."""
+    results: list[dict | None] = [None] * len(items)
+    valid, keys, places = [], [], []
+    schema = schema_instance(SignalCreate)
+    with text_checked(g.get("body_text_storable", False)):  # the whole body's text was checked once
+        for place, item in enumerate(items):
+            try:
+                data = schema.load(item)
+            except ValidationError as err:
+                results[place] = {"status": "invalid", "fields": flat_messages(err.messages)}
+                continue
+            valid.append(data)
+            keys.append(f"idem:{data['dedup_key']}" if data.get("dedup_key") else None)
+            places.append(place)
+    recorded = record_signals(valid, source=source, created_by=current_user_id(), keys=keys)
+    for place, outcome in zip(places, recorded, strict=True):
+        if isinstance(outcome, KeyConflict):
+            results[place] = {
+                "status": "invalid",
+                "fields": {"dedup_key": ["already used with other values"]},
+            }
+        else:
+            status = "created" if outcome.created else "duplicate"
+            results[place] = {"status": status, "signal": outcome.signal}
+    return jsonify({"results": results})
+
+
+def csv_response(chunks: Iterator[bytes], filename: str) -> Response:
+    """A streamed CSV download (the body is written as the database reads it)."""
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

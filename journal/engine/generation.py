@@ -1,4 +1,4 @@
-"""Server-side generation: market data -> strategies -> quality filter -> record_signal()."""
+"""Server-side generation: market data -> strategies -> quality filter -> record_signals(), in one batch."""
 
 import logging
 
@@ -10,7 +10,7 @@ from journal.engine.market import as_decimal, provider
 from journal.engine.strategies import Proposal, propose_all
 from journal.extensions import db, get_redis
 from journal.schemas import SignalCreate
-from journal.stream.record import record_signal
+from journal.stream.record import Recorded, record_signals
 
 HISTORY = 120
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def generate() -> list[str]:
     """One generation pass over the universe; returns the ids of the signals it recorded."""
     config = current_app.config
     timeframe, market = config["GENERATION_TIMEFRAME"], provider()
-    open_now, created = open_pairs(), []
+    open_now, proposed = open_pairs(), []
     for symbol in config["SYMBOLS"]:
         candles = market.candles(symbol, timeframe, None, HISTORY)
         if len(candles) < HISTORY // 2:
@@ -70,9 +70,9 @@ def generate() -> list[str]:
             except ValidationError as err:  # e.g. a price the API would refuse too
                 log.warning("skipped %s %s: %s", proposal.strategy, symbol, err.messages)
                 continue
-            recorded = record_signal(data, source="engine")
-            if recorded.created:
-                created.append(recorded.signal["id"])
-                open_now.add((symbol, proposal.side))
+            proposed.append(data)
+            open_now.add((symbol, proposal.side))
             break  # the best proposal per symbol
-    return created
+    # one statement for the whole pass, as a batch posted over the API would be
+    recorded = record_signals(proposed, source="engine")
+    return [r.signal["id"] for r in recorded if isinstance(r, Recorded) and r.created]

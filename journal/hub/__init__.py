@@ -15,8 +15,8 @@ from journal.identity import current_account, role_required
 from journal.models import Signal
 from journal.openapi import operation
 from journal.quotas import metered
-from journal.schemas import HubFilter, IdempotencyHeader, Settlement, SignalCreate
-from journal.signal_api import find_signal, post_signal, signal_page
+from journal.schemas import IdempotencyHeader, Settlement, SignalBatch, SignalCreate, SignalListFilter
+from journal.signal_api import find_signal, post_batch, post_signal, signal_page
 from journal.stream import catchup
 from journal.write_limit import write_limited
 
@@ -35,7 +35,7 @@ def hub_stats():
 @bp.get("/signals")
 @metered
 @role_required(key_scope=READ)
-@operation(responses.SignalPage, query=HubFilter, keys=READ)
+@operation(responses.SignalPage, query=SignalListFilter, keys=READ)
 def list_signals(query: dict):
     """Signal history, newest first; an admin sees all, a user the tiers they receive."""
     user = current_account()
@@ -43,11 +43,7 @@ def list_signals(query: dict):
     if user.role != "admin":
         tiers = catchup.received_tiers(user.risk_tier)
         conditions += [Signal.risk_tier.in_(tiers), Signal.seq.is_not(None)]
-    if query.get("outcome") == "open":
-        conditions.append(Signal.outcome.is_(None))
-    elif "outcome" in query:
-        conditions.append(Signal.outcome == query["outcome"])
-    return signal_page(query, ("symbol", "strategy", "source"), *conditions)
+    return signal_page(query, *conditions)
 
 
 @bp.post("/signals")
@@ -66,6 +62,23 @@ def list_signals(query: dict):
 def create_signal(body: dict, headers: dict):
     """Post a signal (as POST /api/admin/signals, for services: an admin's service key works here)."""
     return post_signal(body, headers.get("key"))
+
+
+@bp.post("/signals/batch")
+@metered
+@role_required("admin", key_scope=SIGNALS_WRITE)
+@write_limited
+@operation(
+    responses.BatchResults,
+    auth="admin",
+    body=SignalBatch,
+    errors=(429,),
+    keys=SIGNALS_WRITE,
+    max_body="MAX_BATCH_BODY_BYTES",
+)
+def create_signals(body: dict):
+    """Post up to 1,000 signals (as POST /api/admin/signals/batch; an admin's service key works here)."""
+    return post_batch(body["signals"], "admin")
 
 
 @bp.patch("/signals/<uuid:signal_id>/outcome")

@@ -86,6 +86,8 @@ def record_signals(
     `keys` are the items' idempotency keys (None where none). An item whose key repeats an earlier
     item of the same call is that item's duplicate. The relay is nudged only after the commit.
     """
+    if not items:
+        return []
     keys = keys or [None] * len(items)
     rows = [values_of(data, source, created_by, key) for data, key in zip(items, keys, strict=True)]
     hashes = [key_hash(row["identity"]) for row in rows]

@@ -6,17 +6,17 @@ from uuid import UUID
 from flask import Blueprint, jsonify
 from sqlalchemy.dialects.postgresql import insert
 
-from journal import responses, user_journal
+from journal import exports, responses, user_journal
 from journal.accounts import Account
 from journal.api_keys import READ
 from journal.extensions import db
 from journal.identity import current_account, role_required
 from journal.key_routes import add_key_routes
 from journal.models import Signal, UserSignal
-from journal.openapi import operation
+from journal.openapi import CSV, operation
 from journal.quotas import metered, usage
 from journal.schemas import JournalEntry, Page
-from journal.signal_api import find_signal
+from journal.signal_api import csv_response, find_signal
 from journal.stream import catchup
 
 bp = Blueprint("user", __name__, url_prefix="/api/user")
@@ -113,6 +113,14 @@ def journal_entries(query: dict):
     """The caller's taken or noted signals with notes and outcomes, newest entry first."""
     entries, next_cursor = user_journal.journal_page(me().id, query.get("cursor"), query["limit"])
     return jsonify({"entries": entries, "next_cursor": next_cursor})
+
+
+@bp.get("/journal/export.csv")
+@role_required()
+@operation(CSV)
+def export_journal():
+    """The caller's journal (taken and noted signals, with notes) as CSV, oldest entry first."""
+    return csv_response(exports.journal_csv(db.engine, me().id), "journal.csv")
 
 
 @bp.get("/stats")

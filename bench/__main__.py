@@ -1,20 +1,22 @@
 """`python -m bench` (make bench): every benchmark suite in one command, results to docs and bench/results/.
 
-Suites: fanout (the hub's web process beside socket.io on Node, interleaved), delivery (commit ->
-client latency through the whole stack), intake (signals posted over HTTP) and loginflood (delivery
-while one address floods the log-in route, beside the same run quiet). `--quick` runs small
-versions of them for development and leaves the documents alone.
+Suites: fanout (the hub's web process beside socket.io on Node, interleaved), delivery (post ->
+client latency through the whole stack), intake (single posts beside a bare insert route),
+loginflood (delivery while one address floods the log-in route, beside the same run quiet), bulk
+(batches of 1,000 for a minute, beside raw COPY) and history (reads, export, catch-up and bytes per
+signal at 10M stored signals). `--quick` runs small versions of them for development and leaves
+the documents alone.
 """
 
 import argparse
 import signal
 import sys
 
-from bench import delivery, fanout, intake, loginflood, report
+from bench import bulk, delivery, fanout, history, intake, loginflood, report
 from bench.environment import open_environment
 from bench.node import DEFAULT_WINDOW, node
 
-SUITES = ("fanout", "delivery", "intake", "loginflood")
+SUITES = ("fanout", "delivery", "intake", "loginflood", "bulk", "history")
 FULL = {
     "runs": 3,
     "seconds": 30.0,
@@ -22,8 +24,10 @@ FULL = {
     "burst": 200_000,
     "delivery_sockets": 1000,
     "delivery_rate": 10.0,
-    "intake_concurrency": 8,
     "intake_seconds": 15.0,
+    "bulk_seconds": 60.0,
+    "history_signals": 10_000_000,
+    "read_seconds": 10.0,
 }
 QUICK = {
     "runs": 1,
@@ -32,8 +36,10 @@ QUICK = {
     "burst": 20_000,
     "delivery_sockets": 200,
     "delivery_rate": 10.0,
-    "intake_concurrency": 4,
     "intake_seconds": 5.0,
+    "bulk_seconds": 10.0,
+    "history_signals": 300_000,
+    "read_seconds": 3.0,
 }
 
 
@@ -42,7 +48,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--suite", choices=SUITES, action="append", help="run only this suite (repeatable)")
     parser.add_argument("--quick", action="store_true", help="small and short; writes JSON only")
     parser.add_argument("--no-docs", action="store_true", help="write JSON only, even for a full run")
-    parser.add_argument("--runs", type=int, help="fanout: interleaved runs per scenario (3)")
+    parser.add_argument("--runs", type=int, help="fanout and intake: interleaved runs (3)")
     parser.add_argument("--seconds", type=float, help="fanout and delivery: steady phase length (30)")
     parser.add_argument(
         "--scenario", action="append", metavar="SOCKETSxRATE", help="fanout: e.g. 1000x20 (repeatable)"
@@ -54,12 +60,22 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--delivery-sockets", type=int, help="delivery: sockets (1000)")
     parser.add_argument("--delivery-rate", type=float, help="delivery: signals posted per second (10)")
-    parser.add_argument("--intake-concurrency", type=int, help="intake: concurrent posters (8)")
-    parser.add_argument("--intake-seconds", type=float, help="intake: seconds (15)")
+    parser.add_argument("--intake-seconds", type=float, help="intake: seconds per load (15)")
+    parser.add_argument("--intake-connections", type=int, default=16, help="intake: wrk connections (16)")
+    parser.add_argument("--intake-rate", type=float, default=300.0, help="intake: fixed rate, posts/s (300)")
+    parser.add_argument("--bulk-seconds", type=float, help="bulk: seconds of posting (60)")
+    parser.add_argument("--web-processes", type=int, default=2, help="bulk: web processes (2)")
+    parser.add_argument("--history-signals", type=int, help="history: signals stored (10,000,000)")
+    parser.add_argument("--read-seconds", type=float, help="history: seconds per read load (10)")
+    parser.add_argument("--export-rows", type=int, default=1_000_000, help="history: rows exported (1M)")
+    parser.add_argument("--catchup-signals", type=int, default=10_000, help="history: signals missed (10k)")
     args = parser.parse_args()
     for name, value in (QUICK if args.quick else FULL).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    if args.quick:
+        args.export_rows = min(args.export_rows, args.history_signals // 10)
+        args.catchup_signals = min(args.catchup_signals, args.history_signals // 30)
     args.suite = args.suite or list(SUITES)
     args.write_docs = not (args.quick or args.no_docs)
     return args
@@ -73,16 +89,23 @@ def scenarios(specs: list[str]) -> list[fanout.Scenario]:
     return parsed
 
 
+def publish(args: argparse.Namespace, suite: str, result: dict, text: str, marker: str | None = None) -> None:
+    """Save the run's JSON, print its figures, and (a full run) put them in the documents."""
+    print(f"{suite}: {report.save_json(suite, result)}\n{text}")
+    if args.write_docs:
+        if marker:
+            report.add_row(report.BENCHMARKS, marker, text)
+        else:
+            report.replace_between(report.BENCHMARKS, suite, text)
+            report.replace_between(report.README, suite, text)
+
+
 def run_fanout(env, args: argparse.Namespace) -> None:
     settings = fanout.Settings(args.runs, args.seconds, args.burst, args.client_procs, args.window)
     result = fanout.run(env, scenarios(args.scenario), settings)
-    print(f"fanout: {report.save_json('fanout', result)}")
-    table, conditions = report.fanout_table(result), report.fanout_conditions(result)
-    print(table + "\n\n" + conditions)
+    publish(args, "fanout", result, report.fanout_table(result))
     if args.write_docs:
-        report.replace_between(report.BENCHMARKS, "fanout", table)
-        report.replace_between(report.BENCHMARKS, "fanout-runs", conditions)
-        report.replace_between(report.README, "fanout", table)
+        report.replace_between(report.BENCHMARKS, "fanout-runs", report.fanout_conditions(result))
 
 
 def run_stack_suites(env, args: argparse.Namespace) -> None:
@@ -92,25 +115,16 @@ def run_stack_suites(env, args: argparse.Namespace) -> None:
         "seconds": args.seconds,
         "client_procs": args.client_procs,
     }
-    with delivery.full_stack(env, args.delivery_sockets) as (url, web):
-        if "delivery" in args.suite:
+    if "delivery" in args.suite:
+        with delivery.full_stack(env, args.delivery_sockets) as (url, web):
             result = delivery.measure(env, url, web, options)
-            print(f"delivery: {report.save_json('delivery', result)}\n{delivery.row(result)}")
-            if args.write_docs:
-                report.add_row(report.BENCHMARKS, "<!-- delivery rows -->", delivery.row(result))
-        if "intake" in args.suite:
-            result = intake.measure(url, env.admin_token(), args.intake_concurrency, args.intake_seconds)
-            print(f"intake: {report.save_json('intake', result)}\n{intake.row(result)}")
-            if args.write_docs:
-                report.add_row(report.BENCHMARKS, "<!-- intake rows -->", intake.row(result))
+        publish(args, "delivery", result, delivery.row(result), "<!-- delivery rows -->")
     if "loginflood" in args.suite:  # a web process of its own, with the rate limits on
         with delivery.full_stack(env, args.delivery_sockets, rate_limits=True) as (url, web):
             result = loginflood.measure(
                 env, url, web, {**options, "sockets": min(args.delivery_sockets, 300)}
             )
-            print(f"loginflood: {report.save_json('loginflood', result)}\n{loginflood.row(result)}")
-            if args.write_docs:
-                report.add_row(report.BENCHMARKS, "<!-- loginflood rows -->", loginflood.row(result))
+        publish(args, "loginflood", result, loginflood.row(result), "<!-- loginflood rows -->")
 
 
 def main() -> None:
@@ -122,8 +136,20 @@ def main() -> None:
     env = open_environment(most)
     if "fanout" in args.suite:
         run_fanout(env, args)
-    if {"delivery", "intake", "loginflood"} & set(args.suite):
+    if {"delivery", "loginflood"} & set(args.suite):
         run_stack_suites(env, args)
+    if "intake" in args.suite:
+        options = {"seconds": args.intake_seconds, "connections": args.intake_connections}
+        options |= {"rate": args.intake_rate, "runs": args.runs}
+        result = intake.measure(env, options)
+        publish(args, "intake", result, intake.table(result))
+    if "bulk" in args.suite:
+        result = bulk.measure(env, {"bulk_seconds": args.bulk_seconds, "web_processes": args.web_processes})
+        publish(args, "bulk", result, bulk.row(result), "<!-- bulk rows -->")
+    if "history" in args.suite:  # last: it fills the database with the history
+        options = {name: getattr(args, name) for name in ("history_signals", "read_seconds", "export_rows")}
+        result = history.measure(env, {**options, "catchup_signals": args.catchup_signals})
+        publish(args, "history", result, history.table(result))
 
 
 if __name__ == "__main__":

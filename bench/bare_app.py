@@ -43,6 +43,20 @@ def create():
     return jsonify({"id": row_id, **body}), 201
 
 
+@app.get("/bare/ping")
+def ping():
+    """The reads' reference: a request that runs one trivial query and answers JSON."""
+    conn = pool.getconn()
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            (one,) = cur.fetchone()
+    finally:
+        pool.putconn(conn)
+    return jsonify({"ok": one})
+
+
 @app.get("/healthz")
 def healthz():
     return jsonify({"status": "ok"})

@@ -141,3 +141,30 @@ def measure(env: Environment, options: dict) -> dict:
     }
     summary["hub"]["relay_cpu_share"] = median_of(throughput, "hub", "relay_cpu_share")
     return {"options": options, "throughput": throughput, "fixed_rate": fixed, "summary": summary}
+
+
+def table(result: dict) -> str:
+    """The intake figures beside the bare route's, measured in the same run."""
+    hub, bare = result["summary"]["hub"], result["summary"]["bare"]
+    o = result["options"]
+
+    def trio(side: dict, kind: str) -> str:
+        return " / ".join(f"{side[f'{kind}_{q}']:.1f}" for q in ("p50", "p95", "p99")) + " ms"
+
+    def ratios(kind: str) -> str:
+        return " / ".join(f"{hub[f'{kind}_{q}'] / bare[f'{kind}_{q}']:.2f}×" for q in ("p50", "p95", "p99"))
+
+    rows = [
+        "| figure | hub `POST /api/admin/signals` | bare insert route | hub ÷ bare |",
+        "| --- | --- | --- | --- |",
+        f"| posts/s, wrk {o['connections']} connections | {hub['rate']:,.0f} | {bare['rate']:,.0f} "
+        f"| {hub['rate'] / bare['rate']:.2f}× |",
+        f"| latency p50 / p95 / p99 at {o['connections']} connections | {trio(hub, 'wrk')} | "
+        f"{trio(bare, 'wrk')} | {ratios('wrk')} |",
+        f"| latency p50 / p95 / p99 at {o['rate']:g} posts/s (open loop) | {trio(hub, 'fixed')} | "
+        f"{trio(bare, 'fixed')} | {ratios('fixed')} |",
+        f"| web process CPU at {o['connections']} connections (1 = a core) | {hub['cpu_share']:.2f} "
+        f"(relay {hub['relay_cpu_share']:.2f}) | {bare['cpu_share']:.2f} | |",
+    ]
+    stamp = f"\nMedians of {o['runs']} interleaved runs of {o['seconds']:g} s, {time.strftime('%Y-%m-%d')}."
+    return "\n".join(rows) + stamp

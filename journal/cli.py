@@ -163,10 +163,22 @@ def beat() -> None:
 
 
 def web_address() -> tuple[str, int | None]:
-    """Where gunicorn.conf.py binds the web process (no port for a Unix socket)."""
+    """Where gunicorn.conf.py binds the (first) web process (no port for a Unix socket)."""
     bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
     host, _, port = bind.rpartition(":")
     return host.strip("[]"), int(port) if port.isdigit() and not bind.startswith("unix:") else None
+
+
+def web_ports() -> list[int]:
+    """The ports of the web processes `journal run` starts: WEB_PROCESSES of them (one per core by
+    default) on PORT, PORT + 1, ...; one process where GUNICORN_BIND names the address itself.
+    Each is a whole hub (HTTP and Socket.IO); docs/nginx.conf spreads clients over them, sticky by
+    address, on one port."""
+    _, port = web_address()
+    if port is None or os.environ.get("GUNICORN_BIND"):
+        return [port] if port else []
+    count = int(os.environ.get("WEB_PROCESSES") or os.cpu_count() or 1)
+    return [port + n for n in range(max(1, count))]
 
 
 @main.command()
@@ -177,8 +189,8 @@ def run() -> None:
 
     instance = INSTANCE.resolve()
     lock = hold_instance(instance)
-    host, port = web_address()
-    if port:
+    host, _ = web_address()
+    for port in web_ports():
         wait_for_free_port(host, port)
     status = Supervisor().run(lambda supervisor: start_stack(supervisor, instance))
     lock.close()
@@ -204,12 +216,7 @@ def start_stack(supervisor, instance: Path) -> None:
         seed_args = [sys.executable, "-m", "journal.cli", "seed"]
         supervisor.wait_until("demo accounts", lambda: check_exit(spawn_bound(seed_args, signal.SIGKILL)))
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT)]
-    commands = {
-        "worker": celery_args("worker"),
-        "relay": RELAY_ARGS,
-        "beat": celery_args("beat"),
-        "web": gunicorn + ["wsgi:app"],
-    }
+    commands = {"worker": celery_args("worker"), "relay": RELAY_ARGS, "beat": celery_args("beat")}
     # Stop: gunicorn's quick shutdown (sockets reconnect and catch up); beat releases its lock in
     # Redis; the worker finishes its tasks. A death with the supervisor is SIGKILL: each is
     # crash-safe (the outbox, idempotent acks_late tasks).
@@ -224,8 +231,13 @@ def start_stack(supervisor, instance: Path) -> None:
         supervisor.start(
             Program(kind, args, child_env(kind, urls), signal.SIGKILL, stop_signal, stop_seconds)
         )
-    host, port = web_address()
-    log.info("web on http://%s:%s (Ctrl-C stops all)", host, port)
+    ports = web_ports() or [None]
+    for n, port in enumerate(ports):
+        env = child_env("web", urls) | ({"PORT": str(port)} if port and len(ports) > 1 else {})
+        name = "web" if n == 0 else f"web-{n + 1}"
+        supervisor.start(Program(name, gunicorn + ["wsgi:app"], env, signal.SIGKILL, *stops["web"]))
+    host, _ = web_address()
+    log.info("web on %s (Ctrl-C stops all)", ", ".join(f"http://{host}:{port}" for port in ports))
 
 
 def check_exit(proc: subprocess.Popen) -> None:

@@ -1,68 +1,84 @@
-"""CSV exports streamed from PostgreSQL's COPY (the server writes the CSV): the signal history of a
-time range with the list's filters, and a user's own journal; never held whole in memory.
+"""CSV exports streamed as they are read: the signal history of a time range with the list's filters,
+and a user's own journal; never held whole in memory.
 
-The COPY runs in a thread (a greenlet in the web process) that hands its chunks over a bounded
-queue, so a slow client holds back the server instead of filling memory, and a client that goes
-away ends the COPY. Text a spreadsheet would run as a formula (=, +, -, @ first) is prefixed
-with a quote; prices are decimal text without trailing zeros, as in the API.
+PostgreSQL writes each CSV line (quoting and formatting in SQL), and a server-side cursor hands
+them over EXPORT_CHUNK lines at a time, so a slow client holds back the cursor instead of filling
+memory, and a client that goes away closes it. (COPY would be quicker still, but psycopg2 refuses
+COPY under the gevent wait callback a web process runs with.) Text a spreadsheet would run as a
+formula (=, +, -, @ first) is prefixed with a quote; prices are decimal text as in the API, times
+ISO 8601 in UTC.
 """
 
-import queue
-import threading
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, Text, case, cast, func, literal, select
+from sqlalchemy import Engine, Select, literal_column, select
 
 from journal.models import Signal, UserSignal
 from journal.stream.filters import filter_conditions
 
-CHUNKS_WAITING = 64  # COPY's chunks (about 8 KiB each) held for a slow client
-EXPORT_STATEMENT_TIMEOUT = "10min"  # the roles' own limits (seconds) are for queries, not exports
-FORMULA_START = "^[=+@\t\r-]"
+EXPORT_CHUNK = 10_000  # lines fetched per round trip
+EXPORT_TIMEOUT = "10min"  # the roles' own limits are for queries, not exports
 
 
-def formula_safe(column):  # noqa: ANN001, ANN201 - SQLAlchemy expressions
-    return case((column.regexp_match(FORMULA_START), literal("'") + column), else_=column)
+def text(column: str) -> str:
+    """A text column as a CSV field: always quoted, a formula defused, NULL empty."""
+    defused = f"CASE WHEN {column} ~ '^[=+@\\t\\r-]' THEN '''' || {column} ELSE {column} END"
+    quoted = f"replace({defused}, '\"', '\"\"')"
+    return f"coalesce('\"' || {quoted} || '\"', '')"
 
 
-SIGNAL_COLUMNS = [
-    Signal.signal_id.label("id"),
-    Signal.created_at,
-    Signal.symbol,
-    Signal.side,
-    func.trim_scale(Signal.entry_price).label("entry_price"),
-    func.trim_scale(Signal.stop_loss).label("stop_loss"),
-    func.trim_scale(Signal.take_profit).label("take_profit"),
-    Signal.risk_tier,
-    Signal.confidence,
-    Signal.grade,
-    Signal.timeframe,
-    Signal.source,
-    formula_safe(Signal.strategy).label("strategy"),
-    Signal.status,
-    Signal.outcome,
-    func.trim_scale(Signal.outcome_price).label("outcome_price"),
-    Signal.outcome_at,
-    Signal.expires_at,
-    cast(Signal.payload, Text).label("payload"),
-]
+def plain(expression: str) -> str:
+    return f"coalesce(({expression})::text, '')"
+
+
+def moment(column: str) -> str:
+    return f"coalesce(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')"
+
+
+FIELDS = {  # the CSV's columns and how PostgreSQL writes each
+    "id": plain("signals.signal_id"),
+    "created_at": moment("signals.created_at"),
+    "symbol": text("signals.symbol"),
+    "side": text("signals.side"),
+    "entry_price": plain("trim_scale(signals.entry_price)"),
+    "stop_loss": plain("trim_scale(signals.stop_loss)"),
+    "take_profit": plain("trim_scale(signals.take_profit)"),
+    "risk_tier": text("signals.risk_tier"),
+    "confidence": plain("signals.confidence"),
+    "grade": text("signals.grade"),
+    "timeframe": text("signals.timeframe"),
+    "source": text("signals.source"),
+    "strategy": text("signals.strategy"),
+    "status": text("signals.status"),
+    "outcome": text("signals.outcome"),
+    "outcome_price": plain("trim_scale(signals.outcome_price)"),
+    "outcome_at": moment("signals.outcome_at"),
+    "expires_at": moment("signals.expires_at"),
+    "payload": text("signals.payload::text"),
+}
+JOURNAL_FIELDS = {
+    "taken_at": moment("user_signals.taken_at"),
+    "journaled_at": moment("user_signals.journaled_at"),
+    "notes": text("user_signals.notes"),
+}
+
+
+def line(fields: dict[str, str]):  # noqa: ANN201 - a SQLAlchemy column
+    return literal_column(" || ',' || ".join(fields.values())).label("line")
 
 
 def signals_csv(engine: Engine, args: dict) -> Iterator[bytes]:
     """The signals `args` selects (schemas.ExportFilter), oldest first, as CSV with a header."""
-    query = select(*SIGNAL_COLUMNS).where(*filter_conditions(args)).order_by(Signal.id)
-    return copy_csv(engine, query)
+    query = select(line(FIELDS)).select_from(Signal).where(*filter_conditions(args)).order_by(Signal.id)
+    return stream_lines(engine, query, FIELDS)
 
 
 def journal_csv(engine: Engine, user_id: int) -> Iterator[bytes]:
     """One user's taken and noted signals with their notes, oldest entry first."""
+    fields = FIELDS | JOURNAL_FIELDS
     query = (
-        select(
-            *SIGNAL_COLUMNS,
-            UserSignal.taken_at,
-            UserSignal.journaled_at,
-            formula_safe(UserSignal.notes).label("notes"),
-        )
+        select(line(fields))
+        .select_from(Signal)
         .join(
             UserSignal,
             (UserSignal.signal_pk == Signal.id) & (UserSignal.signal_created_at == Signal.created_at),
@@ -71,64 +87,24 @@ def journal_csv(engine: Engine, user_id: int) -> Iterator[bytes]:
         .where(UserSignal.taken_at.is_not(None) | UserSignal.notes.is_not(None))
         .order_by(UserSignal.id)
     )
-    return copy_csv(engine, query)
+    return stream_lines(engine, query, fields)
 
 
-def copy_csv(engine: Engine, query) -> Iterator[bytes]:  # noqa: ANN001 - a SQLAlchemy select
-    """Stream `query`'s rows as CSV with a header, written by PostgreSQL's COPY."""
+def stream_lines(engine: Engine, query: Select, fields: dict[str, str]) -> Iterator[bytes]:
+    """The header, then the query's lines, read through a server-side cursor; the connection goes
+    back to the pool when the last line is sent or the client leaves."""
     compiled = query.compile(dialect=engine.dialect)
     raw = engine.raw_connection()
     try:
         with raw.cursor() as cur:
-            select_sql = cur.mogrify(str(compiled), compiled.params).decode()
-    except BaseException:
-        raw.close()
-        raise
-    copy = f"COPY ({select_sql}) TO STDOUT WITH (FORMAT csv, HEADER)"
-    return stream_copy(raw, copy)
-
-
-class Handover:
-    """The file COPY writes to: chunks go into a bounded queue until the reader is gone."""
-
-    def __init__(self) -> None:
-        self.chunks: queue.Queue = queue.Queue(maxsize=CHUNKS_WAITING)
-        self.gone = threading.Event()
-
-    def write(self, data: bytes) -> None:
-        while not self.gone.is_set():
-            try:
-                self.chunks.put(bytes(data), timeout=1)
-                return
-            except queue.Full:
-                continue
-        raise ConnectionAbortedError("the client went away")
-
-
-def stream_copy(raw, copy: str) -> Iterator[bytes]:  # noqa: ANN001 - a pooled DBAPI connection
-    handover = Handover()
-    done = object()
-
-    def produce() -> None:
-        outcome: object = done
-        try:
-            with raw.cursor() as cur:
-                cur.execute("SET LOCAL statement_timeout = %s", (EXPORT_STATEMENT_TIMEOUT,))
-                cur.copy_expert(copy, handover)
-            raw.commit()
-        except Exception as err:  # handed to the reader, which raises it (unless it has gone)
-            outcome = err
-        finally:
-            raw.close()  # a connection left in a transaction is rolled back as it goes back
-            if not handover.gone.is_set():
-                handover.chunks.put(outcome)
-
-    producer = threading.Thread(target=produce, daemon=True)
-    producer.start()
-    try:
-        while (chunk := handover.chunks.get()) is not done:
-            if isinstance(chunk, Exception):
-                raise chunk
-            yield chunk
+            cur.execute("SET LOCAL statement_timeout = %s", (EXPORT_TIMEOUT,))
+            cur.execute("SET LOCAL idle_in_transaction_session_timeout = %s", (EXPORT_TIMEOUT,))
+        yield (",".join(fields) + "\n").encode()
+        with raw.cursor(name="export") as cur:
+            cur.itersize = EXPORT_CHUNK
+            cur.execute(str(compiled), compiled.params)
+            while rows := cur.fetchmany(EXPORT_CHUNK):
+                yield ("\n".join(row[0] for row in rows) + "\n").encode()
+        raw.commit()
     finally:
-        handover.gone.set()
+        raw.close()  # a transaction left open (the client went away) is rolled back

@@ -35,7 +35,7 @@ def rates(row: dict) -> dict:
 def breakdown(column: str) -> dict:
     rows = db.session.execute(
         # the names interpolated are this module's constants (DIMENSIONS, COUNTS, WINDOW_COUNTS)
-        text(f"SELECT {column} AS key, {COUNTS} FROM signal_stats GROUP BY {column} ORDER BY {column}")  # nosec B608
+        text(f"SELECT {column} AS key, {COUNTS} FROM signal_totals GROUP BY {column} ORDER BY {column}")  # nosec B608
     ).mappings()
     out = {}
     for row in rows:
@@ -46,7 +46,7 @@ def breakdown(column: str) -> dict:
 
 
 def compute() -> dict:
-    totals = text(f"SELECT {COUNTS} FROM signal_stats")  # nosec B608
+    totals = text(f"SELECT {COUNTS} FROM signal_totals")  # nosec B608
     data = rates(dict(db.session.execute(totals).mappings().one()))
     data["today"] = int(
         db.session.scalar(

@@ -2,37 +2,31 @@
 
 from sqlalchemy import text
 
-from journal.domain import LOSS, NOT_FILLED, WIN
 from journal.extensions import db
 from journal.stream.catchup import with_state
 
+# The page of entries first (the journal index, with its LIMIT), then their signals, each in its
+# own partition (journal/stream/catchup.py says why in that order).
 JOURNAL = text(
     "SELECT s.*, us.id AS entry_id, us.delivered_at, us.taken_at, us.journaled_at, us.notes "
-    "FROM user_signals us JOIN signals s ON s.id = us.signal_pk AND s.created_at = us.signal_created_at "
-    "WHERE us.user_id = :uid AND (us.taken_at IS NOT NULL OR us.notes IS NOT NULL) "
-    "AND (CAST(:before AS bigint) IS NULL OR us.id < :before) ORDER BY us.id DESC LIMIT :n"
+    "FROM (SELECT * FROM user_signals WHERE user_id = :uid AND (taken_at IS NOT NULL OR notes IS NOT NULL) "
+    "AND (CAST(:before AS bigint) IS NULL OR id < :before) ORDER BY id DESC LIMIT :n) us "
+    "JOIN signals s ON s.id = us.signal_pk AND s.created_at = us.signal_created_at ORDER BY us.id DESC"
 )
 
+# From the roll-ups (migration 013): the tier room's count of signals sent, and the user's own
+# counts among the signals they took; not a scan of a heavy user's rows.
 STATS = text(
-    "SELECT "  # nosec B608
-    # from the roll-up the relay keeps (one row per day, tier, strategy, symbol and bucket),
-    # not a scan of every signal the tier ever received
-    "(SELECT coalesce(sum(t.total), 0)::bigint FROM signal_stats t JOIN signal_risk_map m "
-    " ON m.signal_tier = t.risk_tier AND m.user_tier = :tier) AS received, "
-    "count(*) FILTER (WHERE us.taken_at IS NOT NULL) AS taken, "
-    "count(*) FILTER (WHERE us.notes IS NOT NULL) AS journaled, "
-    f"count(*) FILTER (WHERE us.taken_at IS NOT NULL AND s.outcome = '{WIN}') AS wins, "
-    f"count(*) FILTER (WHERE us.taken_at IS NOT NULL AND s.outcome = '{LOSS}') AS losses, "
-    # taken but never filled: no trade, so out of the win rate
-    f"count(*) FILTER (WHERE us.taken_at IS NOT NULL AND s.outcome = '{NOT_FILLED}') AS not_filled, "
-    "count(*) FILTER (WHERE us.taken_at IS NOT NULL AND s.outcome IS NULL) AS open "
-    "FROM user_signals us JOIN signals s ON s.id = us.signal_pk AND s.created_at = us.signal_created_at "
-    "WHERE us.user_id = :uid"
+    "SELECT coalesce((SELECT received FROM stream_rooms WHERE room = 'tier:' || :tier), 0) AS received, "
+    "coalesce(u.taken, 0) AS taken, coalesce(u.journaled, 0) AS journaled, coalesce(u.wins, 0) AS wins, "
+    # not_filled: taken but never entered, no trade, so out of the win rate
+    "coalesce(u.losses, 0) AS losses, coalesce(u.not_filled, 0) AS not_filled, "
+    "coalesce(u.taken - u.settled, 0) AS open FROM (SELECT 1) one LEFT JOIN user_stats u ON u.user_id = :uid"
 )
 
 DAILY = text(
     "SELECT to_char(d, 'YYYY-MM-DD') AS day, "
-    "(SELECT count(*) FROM user_signals us WHERE us.user_id = :uid "
+    "(SELECT count(*) FROM user_signals us WHERE us.user_id = :uid AND us.taken_at IS NOT NULL "
     " AND us.taken_at >= d AND us.taken_at < d + interval '1 day') AS taken "
     "FROM generate_series(date_trunc('day', now()) - interval '13 days', date_trunc('day', now()), "
     "interval '1 day') AS d ORDER BY d"

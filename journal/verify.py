@@ -14,6 +14,7 @@ AUDIT = text(
 )
 ROLLUP = text(
     "SELECT (SELECT coalesce(sum(total), 0) FROM signal_stats) AS rollup_total, "
+    "(SELECT coalesce(sum(total), 0) FROM signal_totals) AS totals_total, "
     "(SELECT count(*) FROM outbox WHERE kind = 'signal' AND seq IS NOT NULL) AS sequenced"
 )
 # Each outcome column of the roll-up against a recount of the signals (the trigger counts every outcome).
@@ -131,6 +132,8 @@ def verify() -> list[str]:
     rollup = db.session.execute(ROLLUP).mappings().one()
     if rollup["rollup_total"] != rollup["sequenced"]:
         problems.append(f"signal_stats: total {rollup['rollup_total']} != {rollup['sequenced']} sequenced")
+    if rollup["totals_total"] != rollup["sequenced"]:
+        problems.append(f"signal_totals: total {rollup['totals_total']} != {rollup['sequenced']} sequenced")
     outcomes = db.session.execute(OUTCOME_ROLLUP).mappings().one()
     for name in OUTCOME_COLUMNS:
         if outcomes[name] != outcomes[f"{name}_stored"]:

@@ -14,22 +14,24 @@ SIGNAL_COLUMNS = (
     "s.confidence, s.grade, s.timeframe, s.source, s.strategy, s.payload::text AS payload, s.status, "
     "s.outcome, s.outcome_price, s.outcome_at, s.expires_at, s.created_at"
 )
-# An event's signal, found in its own partition.
+# Reading the log: the events are picked first, along the seq index and with their LIMIT (a
+# subquery the planner keeps as it is), then joined to their signals in their own partitions;
+# written as one join, the planner misjudged the (id, created_at) join and sorted the whole log.
 EVENT_SIGNAL = "JOIN signals s ON s.id = o.signal_pk AND s.created_at = o.signal_created_at"
+TIER_RECEIVES = "ARRAY(SELECT signal_tier FROM signal_risk_map WHERE user_tier = :tier)"
 EVENTS_AFTER = text(
-    f"SELECT o.seq, o.kind, {SIGNAL_COLUMNS} FROM outbox o {EVENT_SIGNAL} "  # nosec B608
-    "WHERE o.signal_tier IN (SELECT signal_tier FROM signal_risk_map WHERE user_tier = :tier) "
-    "AND o.seq > :since ORDER BY o.seq LIMIT :n"
+    f"SELECT o.seq, o.kind, {SIGNAL_COLUMNS} FROM (SELECT seq, kind, signal_pk, signal_created_at "  # nosec B608
+    f"FROM outbox WHERE seq > :since AND signal_tier = ANY({TIER_RECEIVES}) ORDER BY seq LIMIT :n) o "
+    f"{EVENT_SIGNAL} ORDER BY o.seq"
 )
 # A tier's signals newest first with one user's state: the log's signal events, walked back from
-# a position (the seq index), joined to their signals and the user's row in the same partition.
+# a position, joined to their signals and the user's row in the same partition.
 FEED = text(
-    "SELECT s.*, o.seq, us.delivered_at, us.taken_at, us.journaled_at, us.notes FROM outbox o "  # nosec B608
-    f"{EVENT_SIGNAL} LEFT JOIN user_signals us ON us.signal_pk = s.id "
-    "AND us.signal_created_at = s.created_at AND us.user_id = :uid "
-    "WHERE o.kind = 'signal' AND o.seq <= :upper "
-    "AND o.signal_tier IN (SELECT signal_tier FROM signal_risk_map WHERE user_tier = :tier) "
-    "ORDER BY o.seq DESC LIMIT :n"
+    "SELECT s.*, o.seq, us.delivered_at, us.taken_at, us.journaled_at, us.notes FROM "  # nosec B608
+    "(SELECT seq, signal_pk, signal_created_at FROM outbox WHERE kind = 'signal' AND seq <= :upper "
+    f"AND signal_tier = ANY({TIER_RECEIVES}) ORDER BY seq DESC LIMIT :n) o {EVENT_SIGNAL} "
+    "LEFT JOIN user_signals us ON us.signal_pk = s.id AND us.signal_created_at = s.created_at "
+    "AND us.user_id = :uid ORDER BY o.seq DESC"
 )
 POSITION = text("SELECT coalesce(max(seq), 0) FROM outbox")
 

@@ -37,20 +37,23 @@ STATE = text(
     "(SELECT coalesce(max(seq), 0) FROM outbox) AS position, "
     "(SELECT coalesce(json_object_agg(room, last_seq), '{}') FROM stream_rooms) AS rooms"
 )
-PENDING = text(
-    f"SELECT o.id AS outbox_id, o.kind, {catchup.SIGNAL_COLUMNS} FROM outbox o {catchup.EVENT_SIGNAL} "  # nosec B608
-    "WHERE o.seq IS NULL AND o.failed_at IS NULL ORDER BY o.id LIMIT :n"
+PENDING = text(  # the events first, then their signals (journal/stream/catchup.py says why)
+    f"SELECT o.id AS outbox_id, o.kind, {catchup.SIGNAL_COLUMNS} FROM (SELECT id, kind, signal_pk, "  # nosec B608
+    "signal_created_at FROM outbox WHERE seq IS NULL AND failed_at IS NULL ORDER BY id LIMIT :n) o "
+    f"{catchup.EVENT_SIGNAL} ORDER BY o.id"
 )
 UNPUBLISHED = text(
-    f"SELECT o.id AS outbox_id, o.kind, o.seq, {catchup.SIGNAL_COLUMNS} FROM outbox o {catchup.EVENT_SIGNAL} "  # nosec B608
-    "WHERE o.seq > :after AND o.seq <= :upto ORDER BY o.seq"
+    f"SELECT o.id AS outbox_id, o.kind, o.seq, {catchup.SIGNAL_COLUMNS} FROM (SELECT id, kind, seq, "  # nosec B608
+    "signal_pk, signal_created_at FROM outbox WHERE seq > :after AND seq <= :upto ORDER BY seq LIMIT :n) o "
+    f"{catchup.EVENT_SIGNAL} ORDER BY o.seq"
 )
 ROOM_BEFORE = text(  # the last event of a tier room at or before a position
     "SELECT coalesce(max(seq), 0) FROM outbox WHERE seq <= :upto "
     "AND signal_tier IN (SELECT signal_tier FROM signal_risk_map WHERE user_tier = :tier)"
 )
-# One statement, atomic on its own: the batch's seqs, its signals counted in the roll-up, the
-# rooms' last positions, the events set aside, and the audit rows written since chained.
+# One statement, atomic on its own: the batch's seqs, its signals counted in the roll-ups, the
+# rooms' last positions and how many signals each was sent, the events set aside, and the audit
+# rows written since chained.
 SEQUENCE = text(
     "WITH ev AS (UPDATE outbox o SET seq = v.seq, sequenced_at = now() "
     "FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[])) AS v(id, seq) WHERE o.id = v.id "
@@ -61,9 +64,15 @@ SEQUENCE = text(
     "ON s.id = ev.signal_pk AND s.created_at = ev.signal_created_at WHERE ev.kind = 'signal' "
     "GROUP BY 1, 2, 3, 4, 5 ON CONFLICT (day, risk_tier, strategy, symbol, bucket) "
     "DO UPDATE SET total = t.total + EXCLUDED.total), "
-    "ro AS (INSERT INTO stream_rooms (room, last_seq) "
-    "SELECT * FROM unnest(CAST(:rooms AS text[]), CAST(:room_seqs AS bigint[])) "
-    "ON CONFLICT (room) DO UPDATE SET last_seq = EXCLUDED.last_seq), "
+    "tt AS (INSERT INTO signal_totals AS t (risk_tier, strategy, symbol, bucket, total) "
+    "SELECT s.risk_tier, coalesce(s.strategy, s.source), s.symbol, least(s.confidence / 10 * 10, 90), "
+    "count(*) FROM ev JOIN signals s ON s.id = ev.signal_pk AND s.created_at = ev.signal_created_at "
+    "WHERE ev.kind = 'signal' GROUP BY 1, 2, 3, 4 ON CONFLICT (risk_tier, strategy, symbol, bucket) "
+    "DO UPDATE SET total = t.total + EXCLUDED.total), "
+    "ro AS (INSERT INTO stream_rooms AS r (room, last_seq, received) "
+    "SELECT * FROM unnest(CAST(:rooms AS text[]), CAST(:room_seqs AS bigint[]), "
+    "CAST(:received AS bigint[])) ON CONFLICT (room) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
+    "received = r.received + EXCLUDED.received), "
     "fa AS (UPDATE outbox o SET failed_at = now(), error = v.error "
     "FROM unnest(CAST(:aside AS bigint[]), CAST(:errors AS text[])) AS v(id, error) WHERE o.id = v.id) "
     "SELECT chain_audit_log(:audit)"
@@ -134,7 +143,8 @@ class Pass:
             for room in rooms
         }
         batch = []
-        for row in self.conn.execute(UNPUBLISHED, {"after": self.emitted, "upto": self.position}):
+        window = {"after": self.emitted, "upto": self.position, "n": self.position - self.emitted}
+        for row in self.conn.execute(UNPUBLISHED, window):
             event, _ = encodable(row)  # it was encoded once, when it took its seq
             plan = {room: prev[room] for room in self.routes.get(row.risk_tier, [])}
             prev.update(dict.fromkeys(plan, row.seq))
@@ -146,6 +156,7 @@ class Pass:
         """Give the rows their seqs in order (setting aside those that cannot be encoded); returns
         (kind, event, {room: prev}) for each event to publish."""
         batch, ids, seqs, aside, errors = [], [], [], [], []
+        received = dict.fromkeys(self.last, 0)
         for row in rows:
             event, error = encodable(row)
             if error:
@@ -156,13 +167,18 @@ class Pass:
             event["seq"] = self.position
             plan = {room: self.last.get(room, 0) for room in self.routes.get(row.risk_tier, [])}
             self.last.update(dict.fromkeys(plan, self.position))
+            if row.kind == "signal":
+                for room in plan:
+                    received[room] = received.get(room, 0) + 1
             batch.append((row.kind, event, plan))
             ids.append(row.outbox_id)
             seqs.append(self.position)
         if aside:
             log.error("relay: set aside %d events that cannot be encoded: %s", len(aside), errors)
         params = {"ids": ids, "seqs": seqs, "aside": aside, "errors": errors, "audit": BATCH * 4}
-        params.update(rooms=list(self.last), room_seqs=list(self.last.values()))
+        rooms = list(self.last)
+        params.update(rooms=rooms, room_seqs=[self.last[r] for r in rooms])
+        params["received"] = [received.get(room, 0) for room in rooms]
         self.conn.execute(SEQUENCE, params)
         return batch
 

@@ -46,7 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("SQLALCHEMY_BINDS", binds)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
 
-    from journal import errors, identity, openapi, socket_sessions, sockets
+    from journal import errors, fastjson, identity, openapi, socket_sessions, sockets
     from journal.extensions import celery_init_app, db, init_redis, limiter, socketio
     from journal.fanout import FanoutRedisManager
     from journal.jsonio import DecimalJSONProvider
@@ -77,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
             app.config["REDIS_URL"], socket_sessions.SLOW_SOCKET, socket_sessions.SLOW_FAREWELL
         ),
         cors_allowed_origins=app.config["SOCKETIO_CORS_ALLOWED_ORIGINS"] or None,
+        json=fastjson,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
     )
     sockets.init_app(socketio)

@@ -5,11 +5,12 @@ from uuid import UUID
 
 from flask import Response, g, jsonify, stream_with_context
 from marshmallow import ValidationError
+from sqlalchemy import Text, cast, func
 
 from journal.errors import APIError, flat_messages
 from journal.extensions import db
 from journal.identity import current_user_id
-from journal.models import Signal
+from journal.models import Signal, signal_dict
 from journal.openapi import schema_instance
 from journal.schemas import SignalCreate, text_checked
 from journal.stream import catchup
@@ -47,17 +48,31 @@ def find_signal(signal_id: UUID, user_tier: str | None = None) -> Signal:
     return signal
 
 
+# A page's columns, prices and id as PostgreSQL writes them (no parsing and formatting per row).
+PAGE_COLUMNS = [
+    *(getattr(Signal, name) for name in ("id", "symbol", "side", "risk_tier", "confidence", "grade")),
+    *(getattr(Signal, name) for name in ("timeframe", "source", "strategy", "payload", "status")),
+    *(getattr(Signal, name) for name in ("outcome", "outcome_at", "expires_at", "created_at")),
+    cast(Signal.signal_id, Text).label("signal_id"),
+    *(
+        cast(func.trim_scale(getattr(Signal, name)), Text).label(name)
+        for name in ("entry_price", "stop_loss", "take_profit", "outcome_price")
+    ),
+    Signal.seq.expression.label("seq"),
+]
+
+
 def signal_page(args: dict, *conditions: object):
     """A keyset page on id (newest or oldest first) of the signals the filters in `args` select,
     and `conditions`; ids follow created_at, so rows stored meanwhile never repeat nor shift a page."""
     newest = args["sort"] == "newest"
-    query = db.select(Signal).where(*filter_conditions(args), *conditions).limit(args["limit"])
+    query = db.select(*PAGE_COLUMNS).where(*filter_conditions(args), *conditions).limit(args["limit"])
     query = query.order_by(Signal.id.desc() if newest else Signal.id.asc())
     if args.get("cursor"):
         query = query.where(Signal.id < args["cursor"] if newest else Signal.id > args["cursor"])
-    rows = db.session.scalars(query).all()
+    rows = db.session.execute(query).all()
     next_cursor = rows[-1].id if len(rows) == args["limit"] else None
-    return jsonify({"signals": [row.to_dict() for row in rows], "next_cursor": next_cursor})
+    return jsonify({"signals": [signal_dict(row) for row in rows], "next_cursor": next_cursor})
 
 
 KEY_REUSED = "already used with other values"

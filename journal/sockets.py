@@ -90,7 +90,11 @@ def replay(socketio: SocketIO, sid: str, since: int) -> int:
 def greet(socketio: SocketIO, app: Flask, sid: str, since: int | None) -> None:
     """After the connection is acknowledged: statistics, then the snapshot or the replay."""
     with app.app_context():
-        send_to(socketio, sid, events.STATS_INITIAL, stats.summary())
+        try:
+            send_to(socketio, sid, events.STATS_INITIAL, stats.summary())
+        except OUTAGES as err:  # statistics are a courtesy: the stream below must not wait on them
+            log.warning("statistics not sent to a new socket: %s", err)
+            db.session.rollback()
         session = socket_sessions.sessions.get(sid)
         if session is None:
             return

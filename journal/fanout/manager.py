@@ -7,7 +7,7 @@ encoded and framed once, and the same bytes are written to every websocket of th
 its Wire; long-polling sockets get the same engine.io packet through engine.io's queue. Emits
 with a callback (a distinct ack id per socket) and binary attachments keep python-socketio's
 per-socket path. What it did is counted in the Redis hash `metrics:fanout:<host>:<pid>` of each
-web process (emits, emit_frames, wire_writes, queue_sends, socket_frames, backlogged, dropped_slow),
+web process (emits, wire_writes, queue_sends, socket_frames, backlogged, dropped_slow),
 flushed every second.
 """
 
@@ -26,8 +26,11 @@ from socketio import packet
 from journal.fanout import patch
 from journal.fanout.eio import Fanout, FanoutSocket
 from journal.fanout.wire import Bounds, frame
+from journal.stream import events
 from journal.stream.pubsub import ListeningManager
 
+# Events known to carry JSON only (python-socketio otherwise walks every value looking for bytes).
+JSON_ONLY = frozenset({events.SIGNAL_NEW, events.SIGNAL_OUTCOME, events.SIGNALS_BATCH, events.STATS_UPDATE})
 METRICS_PREFIX = "metrics:fanout:"  # + host:pid, one hash per web process
 METRICS_EVERY = 1.0  # seconds between flushes
 METRICS_TTL = 60  # seconds a hash outlives its process
@@ -48,7 +51,11 @@ class FanoutEmit(socketio.Manager):
         if not recipients:
             return  # nothing to encode (the relay emits to every tier room, occupied or not)
         args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
-        encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=[event, *args]).encode()
+        binary = None if event not in JSON_ONLY else False  # the stream's events hold no bytes: no scan
+        encoded = self.server.packet_class(
+            packet.EVENT, namespace=namespace, data=[event, *args], binary=binary
+        )
+        encoded = encoded.encode()
         if isinstance(encoded, list):  # binary attachments: several engine.io packets each
             return super().emit(event, data, namespace, room, skip_sid, callback, to, **kwargs)
         self._write(recipients, eio_packet.Packet(eio_packet.MESSAGE, encoded))
@@ -66,7 +73,6 @@ class FanoutEmit(socketio.Manager):
                 self.server._send_eio_packet(eio_sid, eio_pkt)
         counters = self.fanout.counters
         counters.emits += 1
-        counters.emit_frames += 1
         counters.wire_writes += wired
         counters.queue_sends += len(recipients) - wired
 

@@ -41,7 +41,6 @@ class Counters:
 
     __slots__ = (
         "emits",
-        "emit_frames",
         "wire_writes",
         "queue_sends",
         "socket_frames",

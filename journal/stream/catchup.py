@@ -1,7 +1,6 @@
 """Reading one tier's stream: snapshots and keyset pages of signals, and the events after a cursor."""
 
-import json
-
+import orjson
 from sqlalchemy import TextClause, text
 
 from journal.extensions import db
@@ -9,10 +8,14 @@ from journal.models import signal_dict
 
 # A signal's columns for events, with the payload as text: the relay parses it itself, so one
 # payload that cannot be parsed or encoded is set aside instead of failing the whole batch.
+# Prices and the public id as PostgreSQL writes them, which saves Python parsing and formatting
+# them again for every event.
 SIGNAL_COLUMNS = (
-    "s.id, s.signal_id, s.symbol, s.side, s.entry_price, s.stop_loss, s.take_profit, s.risk_tier, "
+    "s.id, s.signal_id::text AS signal_id, s.symbol, s.side, "
+    "trim_scale(s.entry_price)::text AS entry_price, trim_scale(s.stop_loss)::text AS stop_loss, "
+    "trim_scale(s.take_profit)::text AS take_profit, s.risk_tier, "
     "s.confidence, s.grade, s.timeframe, s.source, s.strategy, s.payload::text AS payload, s.status, "
-    "s.outcome, s.outcome_price, s.outcome_at, s.expires_at, s.created_at"
+    "s.outcome, trim_scale(s.outcome_price)::text AS outcome_price, s.outcome_at, s.expires_at, s.created_at"
 )
 # Reading the log: the events are picked first, along the seq index and with their LIMIT (a
 # subquery the planner keeps as it is), then joined to their signals in their own partitions;
@@ -27,7 +30,7 @@ EVENTS_AFTER = text(
 # A tier's signals newest first with one user's state: the log's signal events, walked back from
 # a position, joined to their signals and the user's row in the same partition.
 FEED = text(
-    "SELECT s.*, o.seq, us.delivered_at, us.taken_at, us.journaled_at, us.notes FROM "  # nosec B608
+    f"SELECT {SIGNAL_COLUMNS}, o.seq, us.delivered_at, us.taken_at, us.journaled_at, us.notes FROM "  # nosec B608
     "(SELECT seq, signal_pk, signal_created_at FROM outbox WHERE kind = 'signal' AND seq <= :upper "
     f"AND signal_tier = ANY({TIER_RECEIVES}) ORDER BY seq DESC LIMIT :n) o {EVENT_SIGNAL} "
     "LEFT JOIN user_signals us ON us.signal_pk = s.id AND us.signal_created_at = s.created_at "
@@ -53,6 +56,8 @@ def current_seq() -> int:
 
 def with_state(row: object) -> dict:
     data = signal_dict(row)
+    if isinstance(data["payload"], str):  # read as text (SIGNAL_COLUMNS)
+        data["payload"] = orjson.loads(data["payload"])
     data["mine"] = {
         "delivered_at": row.delivered_at and row.delivered_at.isoformat(),
         "taken_at": row.taken_at and row.taken_at.isoformat(),
@@ -70,21 +75,13 @@ def page(tier: str, user_id: int, before: int | None, limit: int) -> tuple[list[
     return [with_state(row) for row in rows], position
 
 
-MAX_INT_DIGITS = 100  # what Socket.IO's Python client accepts (engineio.json); JSON.parse has no limit
-
-
-def client_int(text: str) -> int:
-    """An integer every client can parse (PostgreSQL stores 1e400 in jsonb as 401 digits)."""
-    if len(text) > MAX_INT_DIGITS:
-        raise ValueError(f"an integer of {len(text)} digits")
-    return int(text)
-
-
 def event_of(row: object) -> dict:
     """A stream event: the signal's public form with the event's `seq` and `kind` ("signal" for its
-    creation, "outcome" for its outcome); `prev` is added per room by whoever sends it."""
+    creation, "outcome" for its outcome); `prev` is added per room by whoever sends it. The payload,
+    selected as text, is parsed by orjson, which refuses what some client could not read back:
+    integers past 64 bits (PostgreSQL keeps 1e400 as 401 digits) and nesting past 1,024 levels."""
     event = signal_dict(row)
-    event["payload"] = json.loads(event["payload"], parse_int=client_int)  # selected as text
+    event["payload"] = orjson.loads(event["payload"])
     event["kind"] = row.kind
     if hasattr(row, "seq"):
         event["seq"] = row.seq

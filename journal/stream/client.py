@@ -18,6 +18,7 @@ import time
 
 import socketio
 
+from journal import fastjson
 from journal.stream import events
 
 
@@ -37,7 +38,15 @@ class StreamClient:
         self.lock = threading.RLock()
         self.unacked: list[str] = []
         self.ack_interval = ack_interval
-        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=2)
+        self.sio = socketio.Client(
+            reconnection=True,
+            reconnection_delay=0.2,
+            reconnection_delay_max=2,
+            json=fastjson,
+            # websocket-client checks UTF-8 in pure Python, most of a replay's time at the client:
+            # the text is decoded as UTF-8 right after, which refuses what the check would
+            websocket_extra_options={"skip_utf8_validation": True},
+        )
         self.sio.on(events.SIGNAL_NEW, self.on_signal)
         self.sio.on(events.SIGNALS_BATCH, self.on_batch)
         self.sio.on(events.ACCOUNT_UPDATE, self.account_updates.append)

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 import socketio
 from redis.exceptions import RedisError
 
+from journal import fastjson
 from journal.stream import events
 
 CHANNEL = "flask-socketio"  # Flask-SocketIO's default; the benchmark's feeder publishes there too
@@ -101,7 +102,9 @@ class PublishingManager(socketio.RedisManager):
     be held and sent together in one round trip (`batch`)."""
 
     def __init__(self, url: str, **kwargs: object) -> None:
-        super().__init__(url, channel=CHANNEL, write_only=True, redis_options=dict(REDIS_OPTIONS), **kwargs)
+        super().__init__(
+            url, channel=CHANNEL, write_only=True, redis_options=dict(REDIS_OPTIONS), json=fastjson, **kwargs
+        )
         self.held: list[str] | None = None
 
     def _publish(self, data: dict) -> int:

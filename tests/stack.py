@@ -122,6 +122,6 @@ def assert_outcomes(client: StreamClient, expected: set[str], only: bool = True)
     assert wait_until(lambda: expected <= got(), 30), f"missing outcomes {len(expected - got())}"
     ids = [o["id"] for o in client.outcomes]
     assert len(ids) == len(set(ids)), "an outcome was applied twice"
-    assert set(ids) == expected or not only
+    assert set(ids) == expected or not only, f"outcomes not settled here: {sorted(set(ids) - expected)}"
     seqs = [o["seq"] for o in client.outcomes]
     assert seqs == sorted(seqs)

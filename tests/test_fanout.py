@@ -57,10 +57,14 @@ def delta(after: dict, before: dict) -> dict[str, int]:
     return {name: after.get(name, 0) - before.get(name, 0) for name in after.keys() | before.keys()}
 
 
-def assert_exactly_once_in_order(client: StreamClient, ids: list[str]) -> None:
+def assert_exactly_once_in_order(client: StreamClient, ids: list[str], reconnected: bool = False) -> None:
+    """Every signal applied once, in order; a socket that stayed connected was also sent none twice
+    (one that reconnected may be sent again what its cursor then drops)."""
     assert client.wait_for(set(ids), GUARD), f"missing {len(set(ids) - {s['id'] for s in client.applied})}"
     time.sleep(0.3)  # anything extra would arrive now
     assert [s["id"] for s in client.applied] == ids
+    if not reconnected:
+        assert client.duplicates == 0
 
 
 def client_over(hub, tier: str, transports: list[str]) -> StreamClient:
@@ -123,9 +127,10 @@ def test_a_room_emit_is_framed_once_and_the_same_frame_reaches_every_socket(hub,
         for client in clients:
             assert_exactly_once_in_order(client, ids)
         done = delta(settled(read), before)
-        assert done["emits"] >= len(ids)
-        assert done["emit_frames"] == done["emits"]  # one frame built per emit...
-        assert done["wire_writes"] == len(clients) * done["emits"]  # ...written as is to every socket
+        assert 1 <= done["emits"] <= len(ids)  # a relay pass sends a room several signals as one batch
+        # every emit went out as the one frame _write builds, written as is to each socket: none
+        # through a socket's queue, none framed per socket
+        assert done["wire_writes"] == len(clients) * done["emits"]
         assert done.get("queue_sends", 0) == 0
     finally:
         for client in clients:
@@ -193,8 +198,9 @@ def test_slow_sockets_are_dropped_past_their_bound_and_come_back_while_the_room_
         assert read().get("dropped_slow", 0) >= dropped_before + 2, f"no drop after {len(ids)} signals"
         resume.set()  # it reads again: what it was sent, its session:end if still in time, then it reconnects
         ids += [hub.post("low") for _ in range(5)]
-        for client in [*fast, slow]:
+        for client in fast:
             assert_exactly_once_in_order(client, ids)
+        assert_exactly_once_in_order(slow, ids, reconnected=True)
         assert slow.sio.get_sid() != first_sid  # it was disconnected and came back with its cursor
         assert slow.ended in ([], ["slow"])
         assert all(client.ended == [] for client in fast)

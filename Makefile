@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench fuzz browser clean
+.PHONY: run test lint format bench bench-tools fuzz browser clean
 
 $(STAMP): requirements.txt requirements-test.txt setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,7 +45,12 @@ NODE_BENCH := bench/peer/node_modules/.package-lock.json bench/client/node_modul
 bench/%/node_modules/.package-lock.json: bench/%/package.json bench/%/package-lock.json
 	cd bench/$* && npm ci --no-audit --no-fund
 
-bench: $(STAMP) $(NODE_BENCH)
+# wrk (the intake load) and psql (the raw COPY reference) come from Debian's packages.
+bench-tools:
+	@command -v wrk >/dev/null && command -v psql >/dev/null || \
+		(apt-get update -q && apt-get install -y -q wrk postgresql-client)
+
+bench: $(STAMP) $(NODE_BENCH) bench-tools
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:

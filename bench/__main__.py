@@ -2,7 +2,8 @@
 
 Suites: fanout (the hub's web process beside socket.io on Node, interleaved), delivery (post ->
 client latency through the whole stack), intake (single posts beside a bare insert route),
-loginflood (delivery while one address floods the log-in route, beside the same run quiet), bulk
+loginflood (delivery while one address floods the log-in route, beside the same run quiet), scaling
+(fan-out with one and with two web processes, beside Node), bulk
 (batches of 1,000 for a minute, beside raw COPY) and history (reads, export, catch-up and bytes per
 signal at 10M stored signals). `--quick` runs small versions of them for development and leaves
 the documents alone.
@@ -16,11 +17,13 @@ from bench import bulk, delivery, fanout, history, intake, loginflood, report
 from bench.environment import open_environment
 from bench.node import DEFAULT_WINDOW, node
 
-SUITES = ("fanout", "delivery", "intake", "loginflood", "bulk", "history")
+SUITES = ("fanout", "scaling", "delivery", "intake", "loginflood", "bulk", "history")
 FULL = {
     "runs": 3,
     "seconds": 30.0,
     "scenario": ["1000x20", "10000x2"],
+    "scaling_scenario": "10000x2",
+    "scaling_runs": 2,
     "burst": 200_000,
     "delivery_sockets": 1000,
     "delivery_rate": 10.0,
@@ -33,6 +36,8 @@ QUICK = {
     "runs": 1,
     "seconds": 5.0,
     "scenario": ["300x20", "2000x2"],
+    "scaling_scenario": "2000x2",
+    "scaling_runs": 1,
     "burst": 20_000,
     "delivery_sockets": 200,
     "delivery_rate": 10.0,
@@ -53,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--scenario", action="append", metavar="SOCKETSxRATE", help="fanout: e.g. 1000x20 (repeatable)"
     )
+    parser.add_argument("--scaling-scenario", metavar="SOCKETSxRATE", help="scaling: e.g. 10000x2")
+    parser.add_argument("--scaling-runs", type=int, help="scaling: interleaved runs (2)")
     parser.add_argument("--burst", type=int, help="fanout: about this many deliveries per burst (200000)")
     parser.add_argument("--client-procs", type=int, default=1, help="client harness processes (1)")
     parser.add_argument(
@@ -108,6 +115,14 @@ def run_fanout(env, args: argparse.Namespace) -> None:
         report.replace_between(report.BENCHMARKS, "fanout-runs", report.fanout_conditions(result))
 
 
+def run_scaling(env, args: argparse.Namespace) -> None:
+    """The hub with one and two web processes (two harness processes, one per web process), and Node."""
+    procs = max(2, args.client_procs)
+    settings = fanout.Settings(args.scaling_runs, args.seconds, args.burst, procs, args.window)
+    result = fanout.run(env, scenarios([args.scaling_scenario]), settings, web_processes=(1, 2))
+    publish(args, "scaling", result, report.scaling_table(result))
+
+
 def run_stack_suites(env, args: argparse.Namespace) -> None:
     options = {
         "sockets": args.delivery_sockets,
@@ -132,10 +147,13 @@ def main() -> None:
     # On SIGTERM, unwind: the finally blocks stop the servers and atexit stops PostgreSQL and Redis.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     node()  # fail before any server starts if `make bench` has not installed the Node packages
-    most = max([s.sockets for s in scenarios(args.scenario)] + [args.delivery_sockets])
+    specs = [*args.scenario, args.scaling_scenario]
+    most = max([s.sockets for s in scenarios(specs)] + [args.delivery_sockets])
     env = open_environment(most)
     if "fanout" in args.suite:
         run_fanout(env, args)
+    if "scaling" in args.suite:
+        run_scaling(env, args)
     if {"delivery", "loginflood"} & set(args.suite):
         run_stack_suites(env, args)
     if "intake" in args.suite:

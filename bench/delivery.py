@@ -64,7 +64,7 @@ def measure(env: Environment, url: str, web: psutil.Process, options: dict) -> d
     admin = env.admin_token()
     sockets = env.sockets(options["sockets"])
     since = env.stream_position()
-    harness = Harness(env.workdir, url, sockets, options["client_procs"], stamp="created_at", since=since)
+    harness = Harness(env.workdir, [url], sockets, options["client_procs"], stamp="created_at", since=since)
     try:
         connect = harness.connect()
         gets = env.receivers(connect["by_room"])

@@ -15,7 +15,7 @@ import psutil
 from bench.environment import Environment, signal_template
 from bench.figures import median, percentiles, spread
 from bench.node import Feeder, Harness
-from bench.servers import HubServer, NodeServer, cpu_seconds
+from bench.servers import HubServer, NodeServer, server_cpu
 from journal.domain import TIERS
 
 WARMUP_SECONDS = 2.0  # first deliveries of a fresh process (imports, JIT) stay out of the figures
@@ -52,11 +52,11 @@ def phase(
 ) -> dict:
     """Feed `count` signals, wait for them, and read the figures of this phase alone."""
     harness.reset()
-    cpu_before = cpu_seconds(server.process)
+    cpu_before = server_cpu(server)
     fed = feeder.feed(mode, count, rate)
     want = expected(gets, count)
     harness.drain(want)
-    cpu = cpu_seconds(server.process) - cpu_before
+    cpu = server_cpu(server) - cpu_before
     got = harness.report()
     latencies = got.pop("latencies")
     # From the first publish to the last delivery: the time the server had work.
@@ -75,19 +75,19 @@ def phase(
 
 
 def measure(server: Server, env: Environment, scenario: Scenario, settings: Settings, template: dict) -> dict:
-    """One run against one fresh server process."""
+    """One run against fresh server processes."""
     sockets = env.sockets(scenario.sockets)  # users and tokens first, while no server is measured
     result: dict = {"load_before": os.getloadavg()[0]}
-    url = server.start(scenario.sockets)
+    urls = server.start(scenario.sockets)
     harness = None
     try:
-        harness = Harness(env.workdir, url, sockets, settings.client_procs, window=settings.window)
-        cpu_before = cpu_seconds(server.process)
+        harness = Harness(env.workdir, urls, sockets, settings.client_procs, window=settings.window)
+        cpu_before = server_cpu(server)
         result["connect"] = harness.connect()
         connected = max(1, result["connect"]["connected"])
-        result["connect"]["server_cpu_ms"] = (cpu_seconds(server.process) - cpu_before) / connected * 1000
+        result["connect"]["server_cpu_ms"] = (server_cpu(server) - cpu_before) / connected * 1000
         time.sleep(SETTLE_SECONDS)
-        result["rss_mb"] = server.process.memory_info().rss / 2**20
+        result["rss_mb"] = sum(process.memory_info().rss for process in server.processes) / 2**20
         gets = env.receivers(result["connect"]["by_room"])
         feeder = Feeder(env.workdir, env.urls["REDIS_URL"], server.feed_format, env.routes, template)
         warmup = max(len(TIERS), round(scenario.rate * WARMUP_SECONDS))
@@ -147,10 +147,14 @@ def summarize(runs: list[dict]) -> dict:
     return summary
 
 
-def run(env: Environment, scenarios: list[Scenario], settings: Settings) -> dict:
-    """Every scenario, `runs` times, hub then node each time; returns per-run results and medians."""
+def run(
+    env: Environment, scenarios: list[Scenario], settings: Settings, web_processes: tuple[int, ...] = (1,)
+) -> dict:
+    """Every scenario, `runs` times, the hub (with each number of web processes) then node each time;
+    returns per-run results and medians."""
     template = signal_template()
-    servers = (HubServer(env.workdir, env.urls["DATABASE_URL"]), NodeServer(env.workdir))
+    owner = env.urls["DATABASE_URL"]
+    servers = (*(HubServer(env.workdir, owner, n) for n in web_processes), NodeServer(env.workdir))
     results = []
     for scenario in scenarios:
         runs: dict[str, list[dict]] = {server.name: [] for server in servers}

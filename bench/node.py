@@ -34,16 +34,17 @@ def node() -> str:
 
 
 class Harness:
-    """N sockets spread over P harness processes (socket i in process i % P), driven over pipes."""
+    """N sockets spread over P harness processes (socket i in process i % P), driven over pipes; harness
+    process k connects to urls[k % len(urls)] (several web processes: one each, in turn)."""
 
-    def __init__(self, workdir: Path, url: str, sockets: list[dict], procs: int, **options: object) -> None:
+    def __init__(self, workdir: Path, urls: list[str], sockets: list[dict], procs: int, **options: object):
         self.workdir = workdir
         self.procs: list[subprocess.Popen] = []
         self.latency_files: list[Path] = []
         for k in range(procs):
             latency_file = workdir / f"latency-{k}.f64"
             config = {
-                "url": url,
+                "url": urls[k % len(urls)],
                 "event": events.SIGNAL_NEW,
                 "stamp": options.get("stamp", "sent_at"),
                 "since": options.get("since", 0),

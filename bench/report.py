@@ -121,6 +121,46 @@ def fanout_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+SCALING_FIGURES = (
+    ("time to connect all", "connect_s", "s"),
+    ("back-to-back burst, deliveries/s", "burst_per_s", ""),
+    ("back-to-back burst, server CPU per delivery (all web processes)", "burst_cpu_us", "µs"),
+    ("steady p50", "p50_ms", "ms"),
+    ("steady p99", "p99_ms", "ms"),
+    ("steady server CPU per delivery (all web processes)", "cpu_us", "µs"),
+    ("RSS of the serving processes after connect", "rss_mb", "MB"),
+)
+
+
+def scaling_table(result: dict) -> str:
+    """The hub with one and with several web processes beside Node, on the same sockets and signals."""
+    lines = []
+    for scenario in result["scenarios"]:
+        medians = scenario["median"]
+        names = list(medians)
+        one, many = names[0], names[1]
+        n, rate = scenario["scenario"]["sockets"], scenario["scenario"]["rate"]
+        lines += [
+            f"| {count(n)} sockets, {rate:g} signals/s | " + " | ".join(names) + f" | {many} ÷ {one} |",
+            "| --- |" + " --- |" * (len(names) + 1),
+        ]
+        for label, key, unit in SCALING_FIGURES:
+            cells = [number(medians[name][key], unit) for name in names]
+            cells.append(ratio(medians[many][key], medians[one][key]))
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        totals = [medians[name]["totals"] for name in names]
+        totals = [f"{count(t['delivered'])} / {count(t['expected'])}" for t in totals]
+        lines.append("| delivered / expected (all runs) | " + " | ".join(totals) + " | |")
+    settings = result["settings"]
+    lines += [
+        "",
+        f"Medians of {plural(settings['runs'], 'interleaved run')}, {time.strftime('%Y-%m-%d')}; "
+        f"{plural(settings['client_procs'], 'client harness process')}, each connected to one web process "
+        "in turn; CPU and RSS summed over the serving processes.",
+    ]
+    return "\n".join(lines)
+
+
 # (header, figure) of the spread table; each cell is that figure's min–max over the runs.
 SPREAD_COLUMNS = (
     ("connect s", "connect_s"),

@@ -16,24 +16,30 @@ SPARE_CONNECTIONS = 100
 
 
 class HubServer:
-    """One real gunicorn web process of the hub (gevent-websocket worker), no Celery: the feeder stands
-    in for the relay. `process` is gunicorn's worker, which serves the sockets, not its master."""
+    """Real gunicorn web processes of the hub (gevent-websocket worker, one by default), no Celery: the
+    feeder stands in for the relay. `processes` are gunicorn's workers, which serve the sockets, not
+    their masters; with several, each harness process connects to one of them in turn."""
 
-    name = "hub"
     feed_format = "hub"
 
-    def __init__(self, workdir: Path, owner_url: str) -> None:
+    def __init__(self, workdir: Path, owner_url: str, web_processes: int = 1) -> None:
         self.stack = Stack(workdir, owner_url=owner_url)
-        self.process: psutil.Process | None = None
+        self.web_processes = web_processes
+        self.name = "hub" if web_processes == 1 else f"hub×{web_processes}"
+        self.processes: list[psutil.Process] = []
 
-    def start(self, sockets: int) -> str:
+    def start(self, sockets: int) -> list[str]:
         env = {"GUNICORN_WORKER_CONNECTIONS": str(sockets + SPARE_CONNECTIONS)}
-        url = self.stack.start_web(self.name, free_port(), env)
-        (self.process,) = psutil.Process(self.stack.procs[self.name].pid).children()
-        return url
+        urls = []
+        for k in range(self.web_processes):
+            name = f"web-{k + 1}"
+            urls.append(self.stack.start_web(name, free_port(), env))
+            self.processes += psutil.Process(self.stack.procs[name].pid).children()
+        return urls
 
     def stop(self) -> None:
         self.stack.stop()
+        self.processes = []
 
 
 class NodeServer:
@@ -45,9 +51,9 @@ class NodeServer:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.proc: subprocess.Popen | None = None
-        self.process: psutil.Process | None = None
+        self.processes: list[psutil.Process] = []
 
-    def start(self, sockets: int) -> str:
+    def start(self, sockets: int) -> list[str]:
         port = free_port()
         log = open(self.workdir / "node.log", "ab")  # noqa: SIM115 - owned by the process
         env = {**os.environ, "PORT": str(port)}  # REDIS_URL and JWT_SECRET_KEY come from the environment
@@ -61,8 +67,8 @@ class NodeServer:
         )
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz")
-        self.process = psutil.Process(self.proc.pid)
-        return url
+        self.processes = [psutil.Process(self.proc.pid)]
+        return [url]
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -78,3 +84,8 @@ class NodeServer:
 def cpu_seconds(process: psutil.Process) -> float:
     times = process.cpu_times()
     return times.user + times.system
+
+
+def server_cpu(server: "HubServer | NodeServer") -> float:
+    """CPU seconds of the processes serving the sockets."""
+    return sum(cpu_seconds(process) for process in server.processes)

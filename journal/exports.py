@@ -7,17 +7,25 @@ memory, and a client that goes away closes it. (COPY would be quicker still, but
 COPY under the gevent wait callback a web process runs with.) Text a spreadsheet would run as a
 formula (=, +, -, @ first) is prefixed with a quote; prices are decimal text as in the API, times
 ISO 8601 in UTC.
+
+An export holds a pooled connection for as long as its client reads, so a web process runs at
+most EXPORTS_AT_ONCE of them; one more is answered 503 with Retry-After, so slow readers can never
+take the connections every other request needs.
 """
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import Engine, Select, literal_column, select
 
+from journal.errors import APIError
 from journal.models import Signal, UserSignal
 from journal.stream.filters import filter_conditions
 
 EXPORT_CHUNK = 10_000  # lines fetched per round trip
 EXPORT_TIMEOUT = "10min"  # the roles' own limits are for queries, not exports
+EXPORTS_AT_ONCE = 4  # per web process (its pools hold 30 connections per role)
+EXPORT_SLOTS = threading.BoundedSemaphore(EXPORTS_AT_ONCE)  # gevent's own under monkey-patching
 
 
 def text(column: str) -> str:
@@ -90,7 +98,39 @@ def journal_csv(engine: Engine, user_id: int) -> Iterator[bytes]:
     return stream_lines(engine, query, fields)
 
 
-def stream_lines(engine: Engine, query: Select, fields: dict[str, str]) -> Iterator[bytes]:
+class Slotted:
+    """An export's lines that give its slot back when the response closes, read to the end or not."""
+
+    def __init__(self, lines: Iterator[bytes], release: Callable[[], None]) -> None:
+        self.lines, self.release = lines, release
+
+    def __iter__(self) -> "Slotted":
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self.lines)
+        except BaseException:  # the end, or a failure: the slot is free at once, closed or not
+            self.close()
+            raise
+
+    def close(self) -> None:
+        try:
+            self.lines.close()
+        finally:
+            if self.release is not None:
+                self.release, release = None, self.release
+                release()
+
+
+def stream_lines(engine: Engine, query: Select, fields: dict[str, str]) -> Slotted:
+    """The export's lines, once one of this process's export slots is free (else 503)."""
+    if not EXPORT_SLOTS.acquire(blocking=False):
+        raise APIError(503, f"{EXPORTS_AT_ONCE} exports are running here; try again shortly.", retry_after=5)
+    return Slotted(read_lines(engine, query, fields), EXPORT_SLOTS.release)
+
+
+def read_lines(engine: Engine, query: Select, fields: dict[str, str]) -> Iterator[bytes]:
     """The header, then the query's lines, read through a server-side cursor; the connection goes
     back to the pool when the last line is sent or the client leaves."""
     compiled = query.compile(dialect=engine.dialect)

@@ -2,8 +2,9 @@
 
 Encoding a replay batch or a broadcast and decoding what Redis delivers were a large part of a
 web process's CPU with the standard library. What orjson refuses goes to the standard library
-as before: integers past 64 bits (engine.io's own module also refuses ones of more than 100
-digits), and NaN or Infinity in a client's message.
+as before: encoding an integer past 64 bits, decoding NaN or Infinity in a client's message.
+(orjson decodes an integer past 64 bits as the nearest double; no event holds one: the API keeps
+payload numbers within 2^53, jsonio.MAX_JSON_NUMBER.)
 """
 
 import json

@@ -33,6 +33,14 @@ def nesting_depth(text: str) -> int:
     return max(accumulate(STEP[char] for char in brackets), default=0)
 
 
+def parse_decimal(text: str) -> Decimal:
+    """A JSON number with a fraction or exponent, exactly; ValueError (400) past what Decimal holds."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # an exponent beyond Decimal's range: InvalidOperation, not a ValueError
+        raise ValueError(f"The number {text[:24]} is out of range.") from None
+
+
 def refuse_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON; send numbers as finite values.")
 
@@ -56,7 +64,7 @@ class DecimalJSONProvider(DefaultJSONProvider):
             s = s.decode(json.detect_encoding(s), "surrogatepass")
         if nesting_depth(s) > MAX_BODY_DEPTH:
             raise ValueError(f"JSON nested deeper than {MAX_BODY_DEPTH} levels.")
-        kwargs.setdefault("parse_float", Decimal)
+        kwargs.setdefault("parse_float", parse_decimal)
         kwargs.setdefault("parse_constant", refuse_constant)
         value = json.loads(s, **kwargs)
         if has_request_context():  # one look at the text spares the schemas a walk over every value

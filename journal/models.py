@@ -82,10 +82,16 @@ class StreamEvent(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-# A signal's stream position is its creation event's seq (None until the relay sequences it).
+# A signal's stream position is its creation event's seq (None until the relay sequences it). The
+# event names the signal by its whole key: a row inserted behind the API's back with another
+# signal's id (the key is (id, created_at)) is not taken for that signal, nor shown as sequenced.
 Signal.seq = column_property(
     select(StreamEvent.seq)
-    .where(StreamEvent.signal_pk == Signal.id, StreamEvent.kind == "signal")
+    .where(
+        StreamEvent.signal_pk == Signal.id,
+        StreamEvent.signal_created_at == Signal.created_at,
+        StreamEvent.kind == "signal",
+    )
     .scalar_subquery()
 )
 

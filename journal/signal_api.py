@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from uuid import UUID
 
-from flask import Response, g, jsonify, stream_with_context
+from flask import Response, g, jsonify
 from marshmallow import ValidationError
 from sqlalchemy import Text, cast, func
 
@@ -18,6 +18,12 @@ from journal.stream.filters import filter_conditions
 from journal.stream.record import KeyConflict, record_signal, record_signals
 
 
+def client_key(key: str | None) -> str | None:
+    """A client's idempotency key (the header, else the body's dedup_key) in the clients' own
+    namespace, so no client can take the key of a signal the engine is about to generate."""
+    return f"idem:{key}" if key else None
+
+
 def post_signal(data: dict, idempotency_key: str | None):
     """Record a validated signal (201, or 200 for a repeated idempotency key)."""
     try:
@@ -25,7 +31,7 @@ def post_signal(data: dict, idempotency_key: str | None):
             data,
             source="admin",
             created_by=current_user_id(),
-            idempotency_key=f"idem:{idempotency_key}" if idempotency_key else None,
+            idempotency_key=client_key(idempotency_key or data.get("dedup_key")),
         )
     except KeyConflict:
         raise APIError(
@@ -92,7 +98,7 @@ def post_batch(items: list[dict], source: str):
                 results[place] = {"status": "invalid", "fields": flat_messages(err.messages)}
                 continue
             valid.append(data)
-            keys.append(f"idem:{data['dedup_key']}" if data.get("dedup_key") else None)
+            keys.append(client_key(data.get("dedup_key")))
             places.append(place)
     recorded = record_signals(valid, source=source, created_by=current_user_id(), keys=keys)
     for place, outcome in zip(places, recorded, strict=True):
@@ -108,7 +114,8 @@ def post_batch(items: list[dict], source: str):
 
 
 def csv_response(chunks: Iterator[bytes], filename: str) -> Response:
-    """A streamed CSV download (the body is written as the database reads it)."""
-    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    """A streamed CSV download (the body is written as the database reads it). The lines need no
+    request context; the server closes them when the response ends, which frees their slot."""
+    response = Response(chunks, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -1,8 +1,11 @@
 """POST/GET /api/admin/signals and archive: validation, idempotency, immutability over HTTP."""
 
+import uuid
+
 import pytest
 
 from journal.devstack import signal_body
+from journal.schemas import SignalCreate
 from tests.conftest import count
 
 BAD_INPUTS = [
@@ -108,6 +111,20 @@ def test_dedup_key_in_body(client, admin, owner):
     body = signal_body(dedup_key="strategy-x:BTCUSDT:2026-11-23T01:00")
     ids = {client.post("/api/admin/signals", json=body, headers=admin).json["id"] for _ in range(3)}
     assert len(ids) == 1
+    again = client.post("/api/admin/signals/batch", json={"signals": [body]}, headers=admin).json
+    assert again["results"][0]["status"] == "duplicate" and again["results"][0]["signal"]["id"] in ids
+
+
+def test_a_posted_dedup_key_cannot_take_the_key_of_a_signal_the_engine_generates(client, admin, worker_app):
+    from journal.stream.record import record_signals
+
+    engine_key = f"trend:BTCUSDT:1h:{uuid.uuid4().int % 10**9}"  # the engine's key of a coming candle
+    body = signal_body(dedup_key=engine_key)
+    assert client.post("/api/admin/signals", json=body, headers=admin).status_code == 201
+    generated = signal_body(dedup_key=engine_key, strategy="trend", entry_price="65001")
+    with worker_app.app_context():
+        (recorded,) = record_signals([SignalCreate().load(generated)], source="engine")
+    assert recorded.created  # the engine's signal is stored, not refused as the client's duplicate
 
 
 def test_list_filters_and_keyset_pages(client, admin):

@@ -111,7 +111,8 @@ def assert_refused_constant(resp, field: str) -> None:
     assert resp.status_code == 400 or field in resp.json["fields"], resp.json
 
 
-CONSTANTS = ["NaN", "Infinity", "-Infinity", "1e400"]
+# the last two: exponents past what Decimal holds (InvalidOperation, which is no ValueError)
+CONSTANTS = ["NaN", "Infinity", "-Infinity", "1e400", "1e1000000000000000000", "-1.5e-9999999999999999999"]
 
 
 @pytest.mark.parametrize("constant", CONSTANTS)
@@ -149,9 +150,11 @@ def test_nan_and_infinity_in_query_filters_are_refused_where_a_number_or_choice_
         (f"/api/admin/users?disabled={constant}", admin, "disabled"),
     ):
         assert_error(client.get(url, headers=headers), 422, field)
+    if len(constant) > 20:  # longer than any symbol
+        assert_error(client.get(f"/api/hub/signals?symbol={constant}", headers=user), 422, "symbol")
     for url, headers in (  # free-text filters: the words as text, matching nothing
         (f"/api/hub/signals?strategy={constant}", user),
-        (f"/api/hub/signals?symbol={constant}", user),
+        (f"/api/hub/signals?symbol={constant[:20]}", user),
         (f"/api/admin/signals?source={constant}", admin),
     ):
         resp = client.get(url, headers=headers)
@@ -178,7 +181,20 @@ def test_a_lone_surrogate_in_a_query_filter_is_refused(client, admin, bearer, co
     assert counts() == before
 
 
-@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e400"])
+@pytest.mark.parametrize("constant", CONSTANTS)
+def test_a_number_beyond_decimal_in_a_batch_item_is_refused(client, admin, counts, constant):
+    before = counts()
+    body = '{"signals": [{"symbol": "BTCUSDT", "entry_price": %s}]}' % constant  # noqa: UP031
+    resp = raw_post(client, "/api/admin/signals/batch", body, admin)
+    if resp.status_code == 200:  # JSON, parsed: the item is refused on its own
+        (result,) = resp.json["results"]
+        assert result["status"] == "invalid" and "entry_price" in result["fields"], result
+    else:  # not JSON (NaN, Infinity) or a number past Decimal's range: the whole body
+        assert_error(resp, 400)
+    assert counts() == before
+
+
+@pytest.mark.parametrize("constant", CONSTANTS)
 def test_nan_and_infinity_in_payload_are_refused(client, admin, counts, constant):
     before = counts()
     body = json.dumps(signal_body()).replace('"breakout above range"', constant)

@@ -162,6 +162,38 @@ def test_an_exported_strategy_or_note_cannot_run_as_a_spreadsheet_formula(
     assert client.get("/api/user/journal/export.csv", headers=other).get_data(as_text=True).count("\n") == 1
 
 
+def test_slow_export_readers_cannot_take_the_connections_every_other_request_needs(
+    client, bearer, login, make_user
+):
+    from journal.exports import EXPORTS_AT_ONCE
+
+    user = {"Authorization": f"Bearer {login(make_user('user', 'low'))['access_token']}"}
+    # clients that start an export and then read nothing (each holds a slot and a connection)
+    held = [
+        client.get("/api/user/journal/export.csv", headers=user, buffered=False)
+        for _ in range(EXPORTS_AT_ONCE)
+    ]
+    try:
+        assert all(resp.status_code == 200 for resp in held)
+        for resp in held:
+            next(resp.response)  # the header line: each holds its server-side cursor now
+        refused = client.get("/api/user/journal/export.csv", headers=user)
+        assert refused.status_code == 503 and int(refused.headers["Retry-After"]) > 0
+        assert set(refused.json) == {"error", "fields"}
+        assert client.get("/api/user/signals", headers=user).status_code == 200  # the rest is served
+    finally:
+        held.pop().close()  # one client goes away, its slot is free again
+    again = client.get("/api/user/journal/export.csv", headers=user)
+    assert again.status_code == 200 and again.get_data(as_text=True).startswith("id,")
+    for resp in held:
+        resp.close()
+    unread = client.get("/api/user/journal/export.csv", headers=user, buffered=False)
+    unread.close()  # never read at all: its slot comes back too
+    for _ in range(EXPORTS_AT_ONCE + 1):  # read to the end, one after another: none is refused
+        done = client.get("/api/user/journal/export.csv", headers=user)
+        assert done.status_code == 200 and done.get_data(as_text=True).startswith("id,")
+
+
 @pytest.mark.parametrize("sort", ("newest", "oldest"))
 def test_keyset_pages_never_repeat_or_skip_a_row_while_new_rows_arrive(client, admin, sort):
     strategy = f"pages-{uuid.uuid4().hex[:8]}"

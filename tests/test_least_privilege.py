@@ -138,6 +138,14 @@ def app_role_inserts_a_signal(cur, tier: str) -> tuple[int, object]:
     return cur.fetchone()
 
 
+@pytest.mark.parametrize("role", ["app", "worker", "admin"])
+def test_an_application_role_cannot_make_partitions_for_past_months(services, role, owner):
+    assert_refused(services, role, "SELECT create_month_partitions(0, '1990-01-01')")
+    with owner.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_class WHERE relname = 'signals_1990_01'")
+        assert cur.fetchone()[0] == 0
+
+
 def test_web_role_cannot_forge_an_outbox_event_into_a_lower_tier(services):
     """A row marking a high signal 'low' would replay it to low-tier users (catch-up filters on the
     outbox's tier): the statement is refused."""

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from journal.devstack import signal_body
 from journal.engine.evaluate import Outcome
 from journal.engine.outcomes import record_outcome
+from tests.conftest import assert_refused
 
 RECOUNT = (
     "SELECT count(*) FILTER (WHERE us.taken_at IS NOT NULL) AS taken, count(us.notes) AS journaled, "
@@ -98,3 +99,22 @@ def test_the_rollup_without_days_and_each_tiers_received_equal_the_log(client, b
         )
         rooms = cur.fetchall()
     assert len(rooms) == 3 and all(received == counted for _, received, counted in rooms)
+
+
+def test_a_take_cleared_and_set_again_behind_the_api_is_refused_so_it_counts_once(
+    services, client, bearer, login, make_user
+):
+    admin = bearer("admin", "high")
+    signal = client.post("/api/admin/signals", json=signal_body(), headers=admin).json
+    user = make_user("user", "low")
+    headers = {"Authorization": f"Bearer {login(user)['access_token']}"}
+    assert client.post(f"/api/user/signals/{signal['id']}/taken", headers=headers).status_code == 200
+    note = client.post(f"/api/user/signals/{signal['id']}/journal", json={"notes": "n"}, headers=headers)
+    assert note.status_code == 200
+    mine = f"WHERE user_id = {int(user['id'])}"
+    for change in ("taken_at = NULL", "taken_at = now()", "notes = NULL", "journaled_at = NULL"):
+        assert_refused(services, "app", f"UPDATE user_signals SET {change} {mine}")  # nosec B608
+    again = client.post(f"/api/user/signals/{signal['id']}/journal", json={"notes": "m"}, headers=headers)
+    assert again.status_code == 200 and again.json["mine"]["notes"] == "m"  # the API's own edits pass
+    stats = client.get("/api/user/stats", headers=headers).json
+    assert stats["taken"] == 1

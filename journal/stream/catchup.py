@@ -79,7 +79,9 @@ def event_of(row: object) -> dict:
     """A stream event: the signal's public form with the event's `seq` and `kind` ("signal" for its
     creation, "outcome" for its outcome); `prev` is added per room by whoever sends it. The payload,
     selected as text, is parsed by orjson, which refuses what some client could not read back:
-    integers past 64 bits (PostgreSQL keeps 1e400 as 401 digits) and nesting past 1,024 levels."""
+    numbers past a double's range (PostgreSQL keeps 1e400 as 401 digits) and nesting past 1,024
+    levels. An integer past 64 bits within that range comes back as the nearest double (the API
+    stores none: payload numbers stay within 2^53)."""
     event = signal_dict(row)
     event["payload"] = orjson.loads(event["payload"])
     event["kind"] = row.kind

@@ -108,8 +108,10 @@ def record_signals(
         relay.nudge()
     results, seen = [], set()
     for data, digest in zip(items, hashes, strict=True):
-        row = created.get(digest) or stored[digest]
-        if any(getattr(row, name) != data[name] for name in CORE_FIELDS):
+        row = created.get(digest) or stored.get(digest)
+        if row is None:  # a key without its signal, written behind the API's back: refuse, never 500
+            results.append(KeyConflict("key"))
+        elif any(getattr(row, name) != data[name] for name in CORE_FIELDS):
             results.append(KeyConflict(row.dedup_key or "content"))
         else:
             results.append(Recorded(signal_dict(row), created=digest in created and digest not in seen))

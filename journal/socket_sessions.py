@@ -149,17 +149,25 @@ def _expire(socketio: SocketIO, now: float) -> None:
 
 
 def _sweep(socketio: SocketIO) -> None:
-    """Re-check every session key and every account at once, in case an auth event was missed."""
-    fids = sorted({s.fid for s in sessions.values()})
-    if not fids:
+    """Re-check every session key and every account at once, in case an auth event was missed.
+
+    Only the sockets open when the sweep began: the Redis and database reads yield to other
+    greenlets, and a socket that connects meanwhile was checked by its own connect (sweeping it
+    against reads made without it ended it as revoked: 1% of 10,000 sockets connecting at once)."""
+    swept = [(s, s.fid) for s in sessions.values()]
+    if not swept:
         return
+    fids = sorted({fid for _, fid in swept})
     values = get_redis().mget([session_key(fid) for fid in fids])
     alive = {fid for fid, value in zip(fids, values, strict=True) if value}
-    for session in [s for s in sessions.values() if s.fid not in alive]:
-        end(socketio, session.sid, "revoked")
-    accounts = load_accounts(sorted({s.user_id for s in sessions.values()}))
-    for session in list(sessions.values()):
-        follow(socketio, session, accounts.get(session.user_id))
+    accounts = load_accounts(sorted({s.user_id for s, _ in swept}))
+    for session, fid in swept:
+        if sessions.get(session.sid) is not session or session.fid != fid:
+            continue  # closed, ended or renewed (and so checked) meanwhile
+        if fid not in alive:
+            end(socketio, session.sid, "revoked")
+        else:
+            follow(socketio, session, accounts.get(session.user_id))
 
 
 _presence_pending: set[int] = set()

@@ -114,11 +114,15 @@ def current_user_id() -> int:
 
 
 def socket_claims(token: str) -> tuple[dict, Account]:
-    """Claims and live account of a raw access token (a socket's), or APIError 401."""
-    try:
-        claims = decode_token(token)
-    except Exception:  # PyJWT and flask-jwt-extended raise several types for a bad token
-        raise APIError(401, "Invalid or expired token.") from None
+    """Claims and live account of a raw access token (a socket's), or APIError 401. A token this
+    process verified before (a reconnect) skips the signature check, as on HTTP."""
+    claims = verified.get(token)
+    if claims is None:
+        try:
+            claims = decode_token(token)
+        except Exception:  # PyJWT and flask-jwt-extended raise several types for a bad token
+            raise APIError(401, "Invalid or expired token.") from None
+        verified.put(token, claims)
     account = live_account(claims) if claims.get("type") == "access" else None
     if account is None:
         raise APIError(401, "Invalid or revoked token.")

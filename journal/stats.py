@@ -12,6 +12,10 @@ from journal.stream import catchup, presence
 CACHE_KEY = "stats:summary"
 PUSHED_KEY = "stats:last_pushed"
 CACHE_SECONDS = 1
+LAST_KEY = "stats:summary:last"  # the last summary computed, for callers while one recomputes
+LAST_SECONDS = 3600
+REFRESH_LOCK = "stats:summary:refreshing"
+REFRESH_LOCK_SECONDS = 10  # a refresher that dies holding it delays the next one at most this long
 STARTED_KEY = "hub:running_since"
 COUNTS = "sum(total) AS total, " + ", ".join(f"sum({name}) AS {name}" for name in OUTCOME_COLUMNS)
 WINDOW_COUNTS = "count(*) AS total, " + ", ".join(
@@ -76,9 +80,12 @@ def compute() -> dict:
 
 
 def refresh() -> dict:
-    """Recompute the summary and cache it."""
+    """Recompute the summary and cache it (fresh for two seconds; the last one kept an hour)."""
     data = compute()
-    get_redis().set(CACHE_KEY, json.dumps(data), ex=CACHE_SECONDS * 2)
+    encoded = json.dumps(data)
+    get_redis().pipeline(transaction=False).set(CACHE_KEY, encoded, ex=CACHE_SECONDS * 2).set(
+        LAST_KEY, encoded, ex=LAST_SECONDS
+    ).execute()
     return data
 
 
@@ -89,6 +96,19 @@ def changed(data: dict) -> bool:
 
 
 def summary() -> dict:
-    """The summary, from Redis when fresh (refreshed every second by beat), else recomputed."""
-    cached = get_redis().get(CACHE_KEY)
-    return json.loads(cached) if cached else refresh()
+    """The summary, from Redis when fresh (refreshed every second by beat), else recomputed by one
+    caller at a time: while one does, the others (every socket of a reconnect storm greets with
+    it) take the last summary instead of each running the same queries."""
+    cache = get_redis()
+    fresh = cache.get(CACHE_KEY)
+    if fresh:
+        return json.loads(fresh)
+    last = cache.get(LAST_KEY)
+    if last is None:  # the first summary ever: nothing to fall back on
+        return refresh()
+    if not cache.set(REFRESH_LOCK, "1", nx=True, ex=REFRESH_LOCK_SECONDS):
+        return json.loads(last)
+    try:
+        return refresh()
+    finally:
+        cache.delete(REFRESH_LOCK)

@@ -135,10 +135,15 @@ def summarize(runs: list[dict]) -> dict:
     summary = {name: median([f[name] for f in per_run]) for name in per_run[0]}
     summary["range"] = {name: spread([f[name] for f in per_run]) for name in per_run[0]}
     totals = {"connected": 0, "sockets_failed": 0, "delivered": 0, "expected": 0, "duplicates": 0, "gaps": 0}
+    totals |= {"dropped": 0, "drop_reasons": {}}
     for run in runs:
         connect = run.get("connect", {})
         totals["connected"] += connect.get("connected", 0)
         totals["sockets_failed"] += sum(connect.get("errors", {}).values())
+        last = run.get("burst") or run.get("steady") or {}  # the harness counts drops since connect
+        totals["dropped"] += last.get("dropped", 0)
+        for reason, n in last.get("drop_reasons", {}).items():
+            totals["drop_reasons"][reason] = totals["drop_reasons"].get(reason, 0) + n
         for name in ("steady", "burst"):
             for key in ("delivered", "expected", "duplicates", "gaps"):
                 totals[key] += run.get(name, {}).get(key, 0)

@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -36,8 +37,11 @@ BARE_TABLE = """CREATE TABLE IF NOT EXISTS bench_bare (
 
 
 def body_template() -> str:
-    """The bench's signal as JSON, with %d where each request puts its own number (in the payload)."""
-    body = signal_body(stop_loss="30000", take_profit="130000", payload={"n": 0, "analysis": "bench"})
+    """The bench's signal as JSON, with %d where each request puts its own number (in the payload),
+    and a nonce of this load: no body of one load repeats one of another (the hub would answer
+    the repeat as a duplicate, 200, a cheaper path than storing a new signal)."""
+    payload = {"n": 0, "analysis": "bench", "load": uuid.uuid4().hex}
+    body = signal_body(stop_loss="30000", take_profit="130000", payload=payload)
     return json.dumps(body).replace('"n": 0', '"n": %d')
 
 

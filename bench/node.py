@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import time
 from array import array
+from collections.abc import Iterable
 from pathlib import Path
 
 from journal.domain import TIERS
@@ -31,6 +32,15 @@ def node() -> str:
     if path is None:
         raise SystemExit("node is not on PATH")
     return path
+
+
+def merged(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Counts by name, summed over harness processes."""
+    total: dict[str, int] = {}
+    for each in counts:
+        for name, n in each.items():
+            total[name] = total.get(name, 0) + n
+    return total
 
 
 class Harness:
@@ -84,10 +94,7 @@ class Harness:
         """Open every socket; seconds from the first attempt to the last acknowledged connect."""
         answers = self.ask("connect")
         by_tier = {tier: sum(a["by_tier"].get(tier, 0) for a in answers) for tier in TIERS}
-        errors: dict[str, int] = {}
-        for answer in answers:
-            for message, n in answer["errors"].items():
-                errors[message] = errors.get(message, 0) + n
+        errors = merged(answer["errors"] for answer in answers)
         started = min(a["started_at"] for a in answers)
         return {
             "seconds": (max(a["ended_at"] for a in answers) - started) / 1000,
@@ -126,6 +133,7 @@ class Harness:
             "gaps": sum(a["gaps"] for a in answers),
             "open": sum(a["open"] for a in answers),
             "dropped": sum(a["dropped"] for a in answers),
+            "drop_reasons": merged(a.get("drop_reasons", {}) for a in answers),
             "last_at": max(a["last_at"] for a in answers),
             "client_cpu": max(a["cpu_ms"] / (a["busy_ms"] or a["wall_ms"]) for a in answers),
             "latencies": latencies,

@@ -92,11 +92,21 @@ def fanout_rows(scenario: dict) -> list[tuple[str, str, str, str]]:
         ),
         (
             f"{sockets}: delivered / expected (all runs, steady + burst)",
-            f"{count(totals['hub']['delivered'])} / {count(totals['hub']['expected'])}",
-            f"{count(totals['node']['delivered'])} / {count(totals['node']['expected'])}",
+            delivered(totals["hub"]),
+            delivered(totals["node"]),
             "",
         ),
     ]
+
+
+def delivered(totals: dict) -> str:
+    """What arrived of what was owed, and the sockets that disconnected meanwhile (with the client's
+    reasons): the harness does not reconnect, so what a dropped socket was owed is missing."""
+    cell = f"{count(totals['delivered'])} / {count(totals['expected'])}"
+    if totals.get("dropped"):
+        reasons = ", ".join(f"{reason}: {count(n)}" for reason, n in totals.get("drop_reasons", {}).items())
+        cell += f" ({count(totals['dropped'])} sockets dropped" + (f"; {reasons})" if reasons else ")")
+    return cell
 
 
 def with_failures(cell: str, totals: dict) -> str:
@@ -148,8 +158,7 @@ def scaling_table(result: dict) -> str:
             cells = [number(medians[name][key], unit) for name in names]
             cells.append(ratio(medians[many][key], medians[one][key]))
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
-        totals = [medians[name]["totals"] for name in names]
-        totals = [f"{count(t['delivered'])} / {count(t['expected'])}" for t in totals]
+        totals = [delivered(medians[name]["totals"]) for name in names]
         lines.append("| delivered / expected (all runs) | " + " | ".join(totals) + " | |")
     settings = result["settings"]
     lines += [

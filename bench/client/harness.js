@@ -21,6 +21,7 @@ const now = () => performance.timeOrigin + performance.now();
 const open = []; // sockets that connected
 const connectedByTier = {};
 let dropped = 0; // sockets that disconnected after connecting
+const dropReasons = {}; // socket.io-client's reason for each ("ping timeout", "transport close", ...)
 let latencies = new Float64Array(1 << 16);
 let tally = freshTally();
 
@@ -78,7 +79,12 @@ function connectOne(entry, errors) {
       clearTimeout(timer);
       open.push(socket);
       connectedByTier[entry.tier] = (connectedByTier[entry.tier] || 0) + 1;
-      socket.once("disconnect", () => dropped++);
+      let ended = ""; // the hub says why it ends a socket (session:end {reason}) before it does
+      socket.once("session:end", (data) => (ended = ` after session:end ${data && data.reason}`));
+      socket.once("disconnect", (reason) => {
+        dropped++;
+        dropReasons[reason + ended] = (dropReasons[reason + ended] || 0) + 1;
+      });
       resolve();
     });
     socket.once("connect_error", (err) => fail(err.message));
@@ -121,6 +127,7 @@ function report() {
     wall_ms: now() - tally.since,
     open: open.length - dropped,
     dropped,
+    drop_reasons: dropReasons,
   };
 }
 

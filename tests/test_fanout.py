@@ -57,13 +57,14 @@ def delta(after: dict, before: dict) -> dict[str, int]:
     return {name: after.get(name, 0) - before.get(name, 0) for name in after.keys() | before.keys()}
 
 
-def assert_exactly_once_in_order(client: StreamClient, ids: list[str], reconnected: bool = False) -> None:
-    """Every signal applied once, in order; a socket that stayed connected was also sent none twice
-    (one that reconnected may be sent again what its cursor then drops)."""
+def assert_exactly_once_in_order(client: StreamClient, ids: list[str]) -> None:
+    """Every signal applied once, in order; a socket that stayed connected and asked for no replay
+    was also sent none twice (one that reconnected or resynced may be sent again what its cursor
+    then drops: at-least-once, which a loaded machine can cause with a missed ping)."""
     assert client.wait_for(set(ids), GUARD), f"missing {len(set(ids) - {s['id'] for s in client.applied})}"
     time.sleep(0.3)  # anything extra would arrive now
     assert [s["id"] for s in client.applied] == ids
-    if not reconnected:
+    if client.connects == 1 and client.syncs == 0:
         assert client.duplicates == 0
 
 
@@ -198,9 +199,8 @@ def test_slow_sockets_are_dropped_past_their_bound_and_come_back_while_the_room_
         assert read().get("dropped_slow", 0) >= dropped_before + 2, f"no drop after {len(ids)} signals"
         resume.set()  # it reads again: what it was sent, its session:end if still in time, then it reconnects
         ids += [hub.post("low") for _ in range(5)]
-        for client in fast:
+        for client in [*fast, slow]:
             assert_exactly_once_in_order(client, ids)
-        assert_exactly_once_in_order(slow, ids, reconnected=True)
         assert slow.sio.get_sid() != first_sid  # it was disconnected and came back with its cursor
         assert slow.ended in ([], ["slow"])
         assert all(client.ended == [] for client in fast)

@@ -34,6 +34,8 @@ class StreamClient:
         self.account_updates: list[dict] = []
         self.ended: list[str] = []  # reasons the server gave when it closed the socket
         self.duplicates = 0
+        self.connects = 0  # connections made, reconnects included
+        self.syncs = 0  # signals:sync requests sent (after a gap)
         self.syncing = False
         self.lock = threading.RLock()
         self.unacked: list[str] = []
@@ -55,6 +57,7 @@ class StreamClient:
         self.sio.on(events.STATS_INITIAL, self.on_stats)
         self.sio.on(events.STATS_UPDATE, self.on_stats)
         self.sio.on(events.SIGNAL_OUTCOME, self.on_signal)
+        self.sio.on("connect", self.on_connect)
         self.acker: threading.Thread | None = None
         self.closed = False
 
@@ -68,6 +71,9 @@ class StreamClient:
             self.acker = threading.Thread(target=self.ack_loop, daemon=True)
             self.acker.start()
         return self
+
+    def on_connect(self) -> None:
+        self.connects += 1
 
     def disconnect(self) -> None:
         self.sio.disconnect()
@@ -145,6 +151,7 @@ class StreamClient:
         if self.syncing or not self.sio.connected:
             return
         self.syncing = True
+        self.syncs += 1
         self.sio.emit(events.SIGNALS_SYNC, {"since": self.last}, callback=self.synced)
 
     def synced(self, answer: dict | None = None) -> None:

@@ -128,7 +128,9 @@ def test_a_room_emit_is_framed_once_and_the_same_frame_reaches_every_socket(hub,
         for client in clients:
             assert_exactly_once_in_order(client, ids)
         done = delta(settled(read), before)
-        assert 1 <= done["emits"] <= len(ids)  # a relay pass sends a room several signals as one batch
+        # a relay pass sends a room several signals as one batch, and beat's statistics pushes are
+        # emits too: what counts is that each reached every socket of this process as one frame
+        assert done["emits"] >= 1
         # every emit went out as the one frame _write builds, written as is to each socket: none
         # through a socket's queue, none framed per socket
         assert done["wire_writes"] == len(clients) * done["emits"]

@@ -8,16 +8,19 @@ payload numbers within 2^53, jsonio.MAX_JSON_NUMBER.)
 """
 
 import json
+from collections.abc import Callable
 
 import orjson
 from engineio import json as engineio_json
 
 
-def dumps(obj: object, **_: object) -> str:
+def dumps(obj: object, default: Callable[[object], object] | None = None, **_: object) -> str:
+    """Compact JSON; `default` turns what JSON has no type for into something it has (jsonio's
+    Decimals and dates), for orjson and the standard library alike."""
     try:
-        return orjson.dumps(obj).decode()
+        return orjson.dumps(obj, default=default).decode()
     except (orjson.JSONEncodeError, TypeError):
-        return json.dumps(obj, separators=(",", ":"))
+        return json.dumps(obj, separators=(",", ":"), default=default)
 
 
 def loads(text: str | bytes, **_: object) -> object:

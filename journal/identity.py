@@ -67,8 +67,7 @@ def authenticate_bearer() -> None:
     claims = verified.get(token) if token else None
     if claims is None:
         verify_jwt_in_request()
-        if get_jwt().get("type") == "access":
-            verified.put(token, get_jwt())
+        verified.put(token, get_jwt())
         return
     account = live_account(claims)
     if account is None:

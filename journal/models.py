@@ -100,6 +100,12 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+# The price columns of a signal. Queries that read many signals have PostgreSQL write them as
+# text (trim_scale(price)::text, catchup.SIGNAL_COLUMNS and signal_api.PAGE_COLUMNS), which
+# signal_dict passes on as it is.
+PRICE_COLUMNS = ("entry_price", "stop_loss", "take_profit", "outcome_price")
+
+
 def signal_dict(row: object) -> dict:
     """The public form of a signal, from an ORM object or a result row with the same names."""
     return {

@@ -10,12 +10,14 @@ from sqlalchemy import Text, cast, func
 from journal.errors import APIError, flat_messages
 from journal.extensions import db
 from journal.identity import current_user_id
-from journal.models import Signal, signal_dict
+from journal.models import PRICE_COLUMNS, Signal, signal_dict
 from journal.openapi import schema_instance
 from journal.schemas import SignalCreate, text_checked
 from journal.stream import catchup
 from journal.stream.filters import filter_conditions
 from journal.stream.record import KeyConflict, record_signal, record_signals
+
+KEY_REUSED = "already used with other values"
 
 
 def client_key(key: str | None) -> str | None:
@@ -37,7 +39,7 @@ def post_signal(data: dict, idempotency_key: str | None):
         raise APIError(
             409,
             "This idempotency key was used for a different signal.",
-            {"Idempotency-Key": ["already used with other values"]},
+            {"Idempotency-Key": [KEY_REUSED]},
         ) from None
     return jsonify(recorded.signal), 201 if recorded.created else 200
 
@@ -60,10 +62,7 @@ PAGE_COLUMNS = [
     *(getattr(Signal, name) for name in ("timeframe", "source", "strategy", "payload", "status")),
     *(getattr(Signal, name) for name in ("outcome", "outcome_at", "expires_at", "created_at")),
     cast(Signal.signal_id, Text).label("signal_id"),
-    *(
-        cast(func.trim_scale(getattr(Signal, name)), Text).label(name)
-        for name in ("entry_price", "stop_loss", "take_profit", "outcome_price")
-    ),
+    *(cast(func.trim_scale(getattr(Signal, name)), Text).label(name) for name in PRICE_COLUMNS),
     Signal.seq.expression.label("seq"),
 ]
 
@@ -79,9 +78,6 @@ def signal_page(args: dict, *conditions: object):
     rows = db.session.execute(query).all()
     next_cursor = rows[-1].id if len(rows) == args["limit"] else None
     return jsonify({"signals": [signal_dict(row) for row in rows], "next_cursor": next_cursor})
-
-
-KEY_REUSED = "already used with other values"
 
 
 def post_batch(items: list[dict], source: str):
@@ -105,7 +101,7 @@ def post_batch(items: list[dict], source: str):
         if isinstance(outcome, KeyConflict):
             results[place] = {
                 "status": "invalid",
-                "fields": {"dedup_key": ["already used with other values"]},
+                "fields": {"dedup_key": [KEY_REUSED]},
             }
         else:
             status = "created" if outcome.created else "duplicate"

@@ -22,6 +22,10 @@ class VerifiedTokens:
         return claims
 
     def put(self, token: str, claims: dict) -> None:
+        """Remember a verified access token; any other kind (a refresh token shown to a socket, say)
+        is never kept, so it can never pass for an access token on the next request."""
+        if claims.get("type") != "access":
+            return
         if len(self.entries) >= self.size:
             self.entries.pop(next(iter(self.entries)), None)
         self.entries[token] = claims

@@ -231,3 +231,62 @@ def test_verify_reports_a_definer_without_pg_temp_and_a_widened_grant(services, 
             cur.execute("REVOKE SELECT (password_hash) ON users FROM trading_worker_user")
             cur.execute(f"DROP ROLE {probe}")
     assert CliRunner().invoke(main, ["verify"]).exit_code == 0
+
+
+def test_a_signal_forged_with_another_signals_id_is_not_shown_as_that_signal_or_as_sequenced(
+    services, client, bearer, owner, relay
+):
+    """The web role may choose a signal's id (batches take theirs from the sequence); the key is
+    (id, created_at), so a row with a sequenced signal's id and an hour-later created_at is
+    accepted by PostgreSQL. It must not borrow that signal's stream position."""
+    admin = bearer("admin", "high")
+    real = client.post("/api/admin/signals", json=signal_body(risk_tier="low"), headers=admin).json
+    relay()
+    with owner.cursor() as cur:
+        cur.execute("SELECT id FROM signals WHERE signal_id = %s", (real["id"],))
+        (real_pk,) = cur.fetchone()
+    conn = role_conn(services, "app")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO signals (id, symbol, side, entry_price, stop_loss, take_profit, risk_tier, "
+                "dedup_key) VALUES (%s, 'BTCUSDT', 'buy', 1, 0.5, 3, 'low', %s) RETURNING signal_id::text",
+                (real_pk, f"forge:{uuid.uuid4()}"),
+            )
+            (forged,) = cur.fetchone()
+        conn.commit()
+    finally:
+        conn.close()
+    user = bearer("user", "low")
+    listed = client.get("/api/hub/signals?symbol=BTCUSDT&limit=200", headers=user).json["signals"]
+    ids = [s["id"] for s in listed]
+    assert real["id"] in ids and forged not in ids  # a user sees only sequenced signals
+    shown = client.get("/api/admin/signals?symbol=BTCUSDT&limit=200", headers=admin).json["signals"]
+    seqs = {s["id"]: s["seq"] for s in shown}
+    assert seqs[forged] is None and seqs[real["id"]] is not None  # an admin sees it, unsequenced
+
+
+def test_a_dedup_key_written_without_its_signal_makes_that_batch_item_a_conflict_not_a_500(
+    services, client, bearer, owner
+):
+    """A compromised web role can store a key hash for a key a client will use: the client's batch
+    is answered item by item, that item refused, the others stored."""
+    key = f"taken-{uuid.uuid4()}"
+    conn = role_conn(services, "app")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO signal_keys (key_hash) "
+                "VALUES (substring(sha256(convert_to(%s, 'UTF8')) FROM 1 FOR 16))",
+                (f"idem:{key}",),
+            )
+        conn.commit()
+    finally:
+        conn.close()
+    admin = bearer("admin", "high")
+    body = {"signals": [signal_body(dedup_key=key), signal_body()]}
+    resp = client.post("/api/admin/signals/batch", json=body, headers=admin)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    first, second = resp.json["results"]
+    assert first["status"] == "invalid" and "dedup_key" in first["fields"]
+    assert second["status"] == "created"

@@ -4,18 +4,19 @@ import orjson
 from sqlalchemy import TextClause, text
 
 from journal.extensions import db
-from journal.models import signal_dict
+from journal.models import PRICE_COLUMNS, signal_dict
 
 # A signal's columns for events, with the payload as text: the relay parses it itself, so one
 # payload that cannot be parsed or encoded is set aside instead of failing the whole batch.
 # Prices and the public id as PostgreSQL writes them, which saves Python parsing and formatting
 # them again for every event.
-SIGNAL_COLUMNS = (
-    "s.id, s.signal_id::text AS signal_id, s.symbol, s.side, "
-    "trim_scale(s.entry_price)::text AS entry_price, trim_scale(s.stop_loss)::text AS stop_loss, "
-    "trim_scale(s.take_profit)::text AS take_profit, s.risk_tier, "
-    "s.confidence, s.grade, s.timeframe, s.source, s.strategy, s.payload::text AS payload, s.status, "
-    "s.outcome, trim_scale(s.outcome_price)::text AS outcome_price, s.outcome_at, s.expires_at, s.created_at"
+SIGNAL_COLUMNS = ", ".join(
+    [
+        "s.id, s.signal_id::text AS signal_id, s.symbol, s.side, s.risk_tier, s.confidence, s.grade",
+        "s.timeframe, s.source, s.strategy, s.payload::text AS payload, s.status, s.outcome",
+        "s.outcome_at, s.expires_at, s.created_at",
+        *(f"trim_scale(s.{name})::text AS {name}" for name in PRICE_COLUMNS),
+    ]
 )
 # Reading the log: the events are picked first, along the seq index and with their LIMIT (a
 # subquery the planner keeps as it is), then joined to their signals in their own partitions;

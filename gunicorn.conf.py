@@ -1,7 +1,9 @@
 """gunicorn settings for the web process: one gevent-websocket worker per process."""
 
+import importlib.util
 import os
 import signal
+from pathlib import Path
 
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker
 from geventwebsocket.handler import WebSocketHandler
@@ -47,12 +49,18 @@ proc_name = "journal-web"
 control_socket_disable = True  # several web processes may run on one host
 
 
-def post_worker_init(worker) -> None:
-    """The worker dies with the master: a kill -9 of the master must not leave it serving the port.
+def post_fork(server, worker) -> None:
+    """The worker dies with the master: a kill -9 of the master must not leave it serving the port,
+    nor waiting out its start-up for a database that died with the stack.
 
-    Not post_fork: that runs before gevent's monkey-patching, and importing journal there would
-    load it unpatched. A master that died before this point is caught by die_with_parent's check.
+    At once after the fork, before the worker loads the app. journal/startup.py is loaded from its
+    file rather than imported: importing the journal package here would load Flask and SQLAlchemy
+    before the worker's gevent monkey-patching (startup.py itself uses the standard library only).
+    A master that died before this point is caught by die_with_parent's check.
     """
-    from journal.startup import die_with_parent
-
-    die_with_parent(signal.SIGKILL, worker.ppid)
+    spec = importlib.util.spec_from_file_location(
+        "journal_startup", Path(__file__).parent / "journal" / "startup.py"
+    )
+    startup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(startup)
+    startup.die_with_parent(signal.SIGKILL, worker.ppid)
